@@ -1,0 +1,1 @@
+"""The cartwise command line."""

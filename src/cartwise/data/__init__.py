@@ -1,0 +1,1 @@
+"""Warehouse port and adapters, ingest with validation, the marketplace simulator."""

@@ -1,0 +1,1 @@
+"""Decision policies: fraud + credit -> approve / review / decline, limits, reasons."""

@@ -1,0 +1,1 @@
+"""The pay-later domain: table schemas and installment-plan math."""

@@ -1,0 +1,1 @@
+"""Feature definitions, point-in-time offline retrieval, online stores."""

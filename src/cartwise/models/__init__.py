@@ -1,0 +1,1 @@
+"""Fraud, credit and recommendation models and their shared metrics."""

@@ -1,0 +1,1 @@
+"""Drift, delayed-label performance, estimated performance, reports."""

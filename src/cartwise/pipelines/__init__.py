@@ -1,0 +1,1 @@
+"""End-to-end pipelines: features -> train -> evaluate -> gate -> register."""

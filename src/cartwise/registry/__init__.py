@@ -1,0 +1,1 @@
+"""MLflow tracking and registry: log, register, gate, promote, roll back."""

@@ -1,0 +1,1 @@
+"""Event streams and the processor that keeps online features fresh."""

@@ -1,4 +1,4 @@
-"""Data commands: ``cartwise simulate``, ``cartwise ingest``, ``cartwise tables``."""
+"""Data commands: ``cartwise ingest`` and ``cartwise tables`` (``cartwise simulate`` lives in simulate_commands)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,9 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str, *, dialect: str = SQL_DIALECT) -> pa.Table:
         sql = transpile(sql, self.dialect, source=dialect)
         try:
-            result: pa.Table = self.connection.execute(sql).fetch_arrow_table()
+            # A relation hands Arrow over without the extra copy a DB-API cursor makes.
+            relation = self.connection.sql(sql)
+            result: pa.Table = relation.to_arrow_table() if relation is not None else pa.table({})
         except _duckdb_module().Error as exc:
             raise WarehouseError(f"DuckDB could not run the query: {exc}\n{sql}") from exc
         return result
@@ -73,7 +75,7 @@ class DuckDBWarehouse(Warehouse):
             con.execute("BEGIN TRANSACTION")
             try:
                 if mode == "append" and self.has_table(name):
-                    existing = con.execute(f"SELECT * FROM {name} LIMIT 0").fetch_arrow_table().schema
+                    existing = con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
                     self._check_append_schema(name, existing, table)
                     con.execute(f"INSERT INTO {name} SELECT * FROM __cartwise_incoming")
                 else:

@@ -7,6 +7,7 @@ column and the first bad row (1-based, counting data rows, header excluded).
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from pathlib import Path
@@ -37,7 +38,7 @@ def read_file(path: str | Path) -> pa.Table:
             return pq.read_table(path)
         if ".csv" in suffixes:
             # Everything as text: casting column by column lets us name the first bad row.
-            header = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)).column_names
+            header = _csv_header(path)
             return pacsv.read_csv(
                 path,
                 convert_options=pacsv.ConvertOptions(
@@ -46,9 +47,21 @@ def read_file(path: str | Path) -> pa.Table:
                     null_values=[""],
                 ),
             )
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise SchemaError(f"cannot read {path}: it is not a well-formed {path.suffix[1:] or 'data'} file ({exc})") from exc
-    raise SchemaError(f"cannot ingest {path}: use a .parquet or .csv file (got {path.suffix or 'no suffix'!r})")
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SchemaError(
+            f"cannot read {path}: it is not a well-formed {path.suffix[1:] or 'data'} file ({exc})"
+        ) from exc
+    raise SchemaError(
+        f"cannot ingest {path}: use a .parquet or .csv file (got {path.suffix or 'no suffix'!r})"
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise SchemaError(f"cannot read {path}: the CSV file is empty; its first line must name the columns")
+    return header
 
 
 def validate_table(spec: TableSpec, table: pa.Table) -> pa.Table:
@@ -74,6 +87,15 @@ def validate_table(spec: TableSpec, table: pa.Table) -> pa.Table:
             raise SchemaError(
                 f"{where}, column {field.name!r}: null at row {row + 1}; this column is required"
             )
+        allowed = spec.allowed(field.name)
+        if allowed is not None:
+            outside = pc.invert(pc.is_in(column, value_set=pa.array(allowed, type=field.type)))
+            if pc.any(pc.and_(outside, pc.is_valid(column))).as_py():
+                row = _first_index(pc.and_kleene(outside, pc.is_valid(column)))
+                raise SchemaError(
+                    f"{where}, column {field.name!r}: row {row + 1} has {column[row].as_py()!r}; "
+                    f"allowed values are {', '.join(allowed)}"
+                )
         columns.append(column)
     result = pa.Table.from_arrays(columns, schema=spec.schema)
     _check_unique(where, spec, result)
@@ -87,11 +109,10 @@ def ingest_file(warehouse: Warehouse, table: str, path: str | Path, *, mode: Wri
     if data.num_rows == 0:
         raise SchemaError(f"table {table!r}: {path} holds no rows; nothing was written")
     if mode == "append" and warehouse.has_table(table):
-        existing = warehouse.read_table(table, columns=list(spec.primary_key))
-        _check_unique(f"table {table!r}", spec, pa.concat_tables([existing, data.select(list(spec.primary_key))]))
+        _check_new_keys(spec, warehouse.read_table(table, columns=list(spec.primary_key)), data, path)
     warehouse.write_table(table, data, mode=mode)
     logger.info("ingested %d rows from %s into %s (%s)", data.num_rows, path, table, mode)
-    return data.num_rows
+    return int(data.num_rows)
 
 
 def _first_index(mask: pa.ChunkedArray | pa.Array) -> int:
@@ -105,7 +126,9 @@ def _cast_column(where: str, field: pa.Field, column: pa.ChunkedArray) -> pa.Chu
         return column
     if pa.types.is_list(target) and pa.types.is_string(column.type):
         return _parse_list_column(where, field, column)
-    if pa.types.is_timestamp(target) and (pa.types.is_string(column.type) or pa.types.is_timestamp(column.type)):
+    if pa.types.is_timestamp(target) and (
+        pa.types.is_string(column.type) or pa.types.is_timestamp(column.type)
+    ):
         return _cast_timestamps(where, field, column)
     try:
         return column.cast(target, safe=True)
@@ -122,7 +145,9 @@ def _cast_column(where: str, field: pa.Field, column: pa.ChunkedArray) -> pa.Chu
                 f"{where}, column {field.name!r}: row {i + 1} has {value!r}, which is not a valid "
                 f"{target}{_hint(target)}"
             ) from None
-    raise SchemaError(f"{where}, column {field.name!r}: type {column.type} cannot be read as {target}{_hint(target)}")
+    raise SchemaError(
+        f"{where}, column {field.name!r}: type {column.type} cannot be read as {target}{_hint(target)}"
+    )
 
 
 def _cast_timestamps(where: str, field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -132,7 +157,8 @@ def _cast_timestamps(where: str, field: pa.Field, column: pa.ChunkedArray) -> pa
                 f"{where}, column {field.name!r}: timestamps have no time zone; cartwise stores UTC, "
                 "so write them with a UTC time zone"
             )
-        return column.cast(field.type)
+        # Same instants in UTC; sub-microsecond digits are dropped.
+        return column.cast(field.type, safe=False)
     target = pa.timestamp("us", tz="UTC")
     try:
         return column.cast(target).cast(field.type)
@@ -187,6 +213,23 @@ def _check_unique(where: str, spec: TableSpec, table: pa.Table) -> None:
     raise SchemaError(
         f"{where}: duplicate key {key_text} at row {second} (first seen at row {rows[0] + 1}); "
         f"{', '.join(keys)} must be unique"
+    )
+
+
+def _check_new_keys(spec: TableSpec, existing: pa.Table, data: pa.Table, path: str | Path) -> None:
+    """Refuse an append whose keys are already in the warehouse, naming the first such row."""
+    keys = list(spec.primary_key)
+    if existing.num_rows == 0:
+        return
+    new_keys = data.select(keys).append_column("__row", pa.array(range(data.num_rows), type=pa.int64()))
+    clashes = new_keys.join(existing.select(keys).group_by(keys).aggregate([]), keys, join_type="inner")
+    if clashes.num_rows == 0:
+        return
+    first = int(pc.min(clashes.column("__row")).as_py())
+    key_text = ", ".join(f"{k}={data.column(k)[first].as_py()!r}" for k in keys)
+    raise SchemaError(
+        f"table {spec.name!r}: row {first + 1} of {path} has key {key_text}, which the warehouse already "
+        f"holds; {', '.join(keys)} must be unique (drop those rows, or use --mode replace)"
     )
 
 

@@ -8,10 +8,13 @@ as Arrow, cast to the declared schema for tables of the cartwise data model.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from cartwise.data.warehouse import SQL_DIALECT, Warehouse, WriteMode, check_identifier, transpile
 from cartwise.errors import SchemaError, WarehouseError
@@ -119,8 +122,8 @@ class PostgresWarehouse(Warehouse):
         fields = []
         for col, values in zip(description, columns, strict=True):
             type_ = _OID_TO_ARROW.get(col.type_code)
-            values = [_to_arrow_value(v) for v in values]
-            array = pa.array(values, type=type_) if type_ is not None else pa.array(values)
+            converted = [_to_arrow_value(v) for v in values]
+            array = pa.array(converted, type=type_) if type_ is not None else pa.array(converted)
             arrays.append(array)
             fields.append(pa.field(col.name, array.type))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -154,10 +157,22 @@ class PostgresWarehouse(Warehouse):
                     )
                     con.execute(f"DROP TABLE IF EXISTS {name}")
                     con.execute(f"CREATE TABLE {name} ({ddl})")
-                with con.cursor() as cur, cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN") as copy:
-                    for batch in table.to_batches(max_chunksize=50_000):
-                        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                            copy.write_row(row)
+                as_csv = _csv_ready(table)
+                if as_csv is not None:
+                    # Arrow writes the CSV in C++; far faster than converting row by row in Python.
+                    with (
+                        con.cursor() as cur,
+                        cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN (FORMAT csv)") as copy,
+                    ):
+                        for batch in as_csv.to_batches(max_chunksize=50_000):
+                            sink = io.BytesIO()
+                            pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
+                            copy.write(sink.getvalue())
+                else:
+                    with con.cursor() as cur, cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN") as copy:
+                        for batch in table.to_batches(max_chunksize=50_000):
+                            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                                copy.write_row(row)
         except psycopg.Error as exc:
             raise WarehouseError(f"PostgreSQL could not write table {name!r}: {exc}") from exc
 
@@ -170,6 +185,37 @@ class PostgresWarehouse(Warehouse):
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _csv_ready(table: pa.Table) -> pa.Table | None:
+    """``table`` with list columns as PostgreSQL array literals, ready for ``COPY ... (FORMAT csv)``.
+
+    None when a column has a type the CSV path does not carry faithfully (lists of text,
+    non-finite floats, binary); such tables are copied row by row instead.
+    """
+    columns = []
+    for column in table.columns:
+        type_ = column.type
+        if pa.types.is_list(type_) or pa.types.is_large_list(type_):
+            value_type = type_.value_type
+            if not (pa.types.is_integer(value_type) or pa.types.is_floating(value_type)):
+                return None
+            joined = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ",")
+            column = pc.binary_join_element_wise("{", joined, "}", "")
+        elif pa.types.is_floating(type_):
+            if column.null_count < len(column) and not pc.all(pc.is_finite(column)).as_py():
+                return None
+        elif not (
+            pa.types.is_integer(type_)
+            or pa.types.is_boolean(type_)
+            or pa.types.is_string(type_)
+            or pa.types.is_large_string(type_)
+            or pa.types.is_timestamp(type_)
+            or pa.types.is_date(type_)
+        ):
+            return None
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 def _to_arrow_value(value: Any) -> Any:

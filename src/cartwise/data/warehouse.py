@@ -105,7 +105,7 @@ class Warehouse(abc.ABC):
         return int(result.column("n")[0].as_py())
 
     # -- lifecycle -------------------------------------------------------
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: adapters without connections need nothing
         """Release connections. Safe to call twice."""
 
     def __enter__(self) -> Warehouse:

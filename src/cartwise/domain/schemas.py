@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 __all__ = [
+    "EVENT_TYPES",
+    "FRAUD_TYPES",
+    "INSTALLMENT_STATUSES",
+    "PLAN_TYPES",
+    "PROTECTED_ATTRIBUTES",
+    "TABLES",
     "TIMESTAMP",
     "TableSpec",
-    "TABLES",
-    "EVENT_TYPES",
-    "PLAN_TYPES",
-    "INSTALLMENT_STATUSES",
-    "FRAUD_TYPES",
-    "PROTECTED_ATTRIBUTES",
     "table_spec",
 ]
 
@@ -64,10 +64,16 @@ class TableSpec:
     known_at: str | None = None
     description: str = ""
     protected: tuple[str, ...] = field(default_factory=tuple)
+    allowed_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(column, values) pairs: the only values those text columns may hold."""
 
     @property
     def columns(self) -> list[str]:
         return list(self.schema.names)
+
+    def allowed(self, column: str) -> tuple[str, ...] | None:
+        """The values ``column`` is restricted to, or None when any value goes."""
+        return dict(self.allowed_values).get(column)
 
 
 def _f(name: str, type_: pa.DataType, nullable: bool = False) -> pa.Field:
@@ -211,6 +217,7 @@ TABLES: dict[str, TableSpec] = {
             ("event_id",),
             event_time="event_at",
             description="Browsing sessions: product views, add-to-cart and purchase events.",
+            allowed_values=(("event_type", EVENT_TYPES),),
         ),
         TableSpec(
             "checkouts",
@@ -218,6 +225,7 @@ TABLES: dict[str, TableSpec] = {
             ("checkout_id",),
             event_time="created_at",
             description="Pay-later orders: what was bought, how, from where, on which plan.",
+            allowed_values=(("plan_type", PLAN_TYPES),),
         ),
         TableSpec(
             "installments",
@@ -225,6 +233,7 @@ TABLES: dict[str, TableSpec] = {
             ("installment_id",),
             event_time="due_at",
             description="The repayment schedule of each order and what happened to each payment.",
+            allowed_values=(("status", INSTALLMENT_STATUSES),),
         ),
         TableSpec(
             "chargebacks",
@@ -233,6 +242,7 @@ TABLES: dict[str, TableSpec] = {
             event_time="order_created_at",
             known_at="reported_at",
             description="Fraud reports; the label becomes known at reported_at, days after the order.",
+            allowed_values=(("fraud_type", FRAUD_TYPES),),
         ),
         TableSpec(
             "credit_outcomes",

@@ -17,5 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts a prometheus service on install; cartwise runs its own in tests.
+# Stop that daemon through its own service script (its pid file), never by process name, so a
+# prometheus that a test run started is left alone. Tests pick free ports, so none collides.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
-pkill -x prometheus >/dev/null 2>&1 || true
+if [ -x /etc/init.d/prometheus ]; then /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi

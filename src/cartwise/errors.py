@@ -17,6 +17,12 @@ __all__ = [
     "FeatureError",
     "RegistryError",
     "GateError",
+    "TrainingDataError",
+    "MetricInputError",
+    "ModelBundleError",
+    "OnlineStoreError",
+    "StreamError",
+    "ProtectedAttributeError",
 ]
 
 
@@ -57,3 +63,27 @@ class RegistryError(CartwiseError, RuntimeError):
 
 class GateError(CartwiseError, RuntimeError):
     """A promotion gate refused a model; the message names the gate and the margin."""
+
+
+class OnlineStoreError(CartwiseError, RuntimeError):
+    """The online feature store could not be reached or holds data cartwise cannot read."""
+
+
+class StreamError(CartwiseError, RuntimeError):
+    """An event stream could not be reached, or a message on it is not a cartwise event."""
+
+
+class MetricInputError(CartwiseError, ValueError):
+    """Labels, scores or amounts handed to a metric or policy are malformed (length, values, classes)."""
+
+
+class ModelBundleError(CartwiseError, ValueError):
+    """A saved model bundle is missing, incomplete or was written by an incompatible version."""
+
+
+class ProtectedAttributeError(CartwiseError, ValueError):
+    """A protected attribute (sex, age, marital status, ...) was given to a credit model as an input."""
+
+
+class TrainingDataError(CartwiseError, ValueError):
+    """The data a model would be trained on is unusable: wrong schema, an empty time window, no labels."""

@@ -1,0 +1,174 @@
+"""The online store port: per-entity feature state, read for one checkout in one round trip.
+
+An adapter stores opaque bytes under string keys (one key per entity and
+feature view, see :mod:`cartwise.features.online.state`) plus a little
+metadata (the stream processor's watermark), and writes a batch of them
+atomically. Everything else — turning states into feature values at a request
+time — is shared here, so every adapter returns the same numbers.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from cartwise.errors import FeatureError
+from cartwise.features.definitions import FeatureSet
+from cartwise.features.online.plan import OnlinePlan, ViewPlan, build_plan, state_key
+from cartwise.features.online.state import ViewState, compute_features
+from cartwise.streaming.events import to_micros
+
+__all__ = ["DEFAULT_LATENESS", "OnlineStore"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LATENESS = dt.timedelta(hours=1)
+"""How late (behind the newest event seen) an event may arrive and still be applied."""
+
+
+class OnlineStore(abc.ABC):
+    """Feature state for the online path of one feature set.
+
+    ``allowed_lateness`` sets how long rows are kept past the longest window, so
+    that late events and reads up to that far behind the newest event are exact.
+    """
+
+    def __init__(
+        self,
+        feature_set: FeatureSet,
+        *,
+        key_prefix: str = "cw",
+        allowed_lateness: dt.timedelta = DEFAULT_LATENESS,
+    ) -> None:
+        self.feature_set = feature_set
+        self.key_prefix = key_prefix
+        self.allowed_lateness = allowed_lateness
+        self.plan: OnlinePlan = build_plan(
+            feature_set, lateness_us=int(allowed_lateness / dt.timedelta(microseconds=1))
+        )
+        self._namespace = f"{key_prefix}:{feature_set.version}:"
+        self._join_keys = feature_set.join_keys
+        # per view, the start of its keys and the join keys that end them (see state_key)
+        self._key_prefixes = [(f"{self._namespace}{view.name}:", view.join_keys) for view in self.plan.views]
+
+    # -- what an adapter implements ------------------------------------------
+    @abc.abstractmethod
+    def read(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The bytes under each key (None where absent), in one round trip."""
+
+    @abc.abstractmethod
+    def write(
+        self, states: Mapping[str, tuple[bytes, int | None]], meta: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Store ``key -> (bytes, ttl in ms or None)`` and ``meta`` atomically."""
+
+    def write_bulk(self, states: Mapping[str, tuple[bytes, int | None]]) -> None:
+        """Store many states at once, not atomically (bulk loads)."""
+        self.write(states)
+
+    @abc.abstractmethod
+    def read_meta(self, name: str) -> bytes | None:
+        """A metadata value written with :meth:`write`."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Remove every key of this feature set's namespace."""
+
+    def close(self) -> None:  # noqa: B027 - optional: adapters without connections keep it
+        """Release connections. Safe to call twice."""
+
+    # -- keys ------------------------------------------------------------------
+    def key(self, view: ViewPlan, entity_keys: Sequence[Any]) -> str:
+        return self._namespace + state_key(view, entity_keys)
+
+    def meta_key(self, name: str) -> str:
+        return f"{self._namespace}__meta:{name}"
+
+    def ttl_ms(self, view: ViewPlan) -> int | None:
+        """How long a state lives after its last write: past that it holds nothing any window sees."""
+        return None if view.retention_us is None else view.retention_us // 1000
+
+    # -- states ------------------------------------------------------------------
+    def load_states(self, view: ViewPlan, entity_keys: Sequence[Sequence[Any]]) -> list[ViewState | None]:
+        raw = self.read([self.key(view, k) for k in entity_keys])
+        return [None if data is None else ViewState.decode(data, view) for data in raw]
+
+    @property
+    def watermark_us(self) -> int | None:
+        """The newest event time applied (µs), as checkpointed with the states."""
+        raw = self.read_meta("watermark")
+        return None if raw is None else int(raw)
+
+    # -- reading features -------------------------------------------------------
+    def _entity_values(self, view: ViewPlan, entity_keys: Mapping[str, Any]) -> tuple[Any, ...]:
+        try:
+            return tuple(entity_keys[k] for k in view.join_keys)
+        except KeyError:
+            missing = [k for k in view.join_keys if k not in entity_keys]
+            raise FeatureError(
+                f"get_online_features needs {missing} for feature view {view.name}; "
+                f"pass every join key of feature set {self.feature_set.name}: {list(self._join_keys)}"
+            ) from None
+
+    def get_online_features(
+        self, entity_keys: Mapping[str, Any], at: dt.datetime | int
+    ) -> dict[str, float | None]:
+        """Every aggregation and derived feature at request time ``at``, read in one round trip.
+
+        ``entity_keys`` maps each join key (``customer_id``, ``device_id``,
+        ``merchant_id``) to its value. Features that read the request itself
+        are not computed here: the caller evaluates them from the payload with
+        :meth:`FeatureSet.compute_on_demand`.
+        """
+        at_us = to_micros(at)
+        views = self.plan.views
+        try:
+            keys = [
+                prefix + "|".join([str(entity_keys[k]) for k in join_keys])
+                for prefix, join_keys in self._key_prefixes
+            ]
+        except KeyError:
+            for view in views:
+                self._entity_values(view, entity_keys)  # raises, naming the missing key
+            raise
+        raw = self.read(keys)
+        out: dict[str, float | None] = {}
+        for view, data in zip(views, raw, strict=True):
+            state = None if data is None else ViewState.decode(data, view)
+            out.update(compute_features(view, state, at_us))
+        if self.feature_set.on_demand:
+            out.update(self._derived(out))
+        return out
+
+    def _derived(self, values: Mapping[str, float | None]) -> dict[str, float | None]:
+        """On-demand features that read only other features (no request field)."""
+        env: dict[str, Any] = {}
+        out: dict[str, float | None] = {}
+        for od in self.feature_set.on_demand:
+            if od.request_inputs or any(i not in values and i not in env for i in od.feature_inputs):
+                continue
+            for name in od.feature_inputs:
+                if name not in env:
+                    value = values[name]
+                    env[name] = math.nan if value is None else value
+            result = float(od.compute(env)[0])
+            env[od.name] = result
+            out[od.name] = None if math.isnan(result) else result
+        return out
+
+    # -- lifecycle -------------------------------------------------------------
+    def __enter__(self) -> OnlineStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

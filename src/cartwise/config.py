@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from cartwise.errors import ConfigError
 
 __all__ = [
-    "WarehouseConfig",
     "OnlineStoreConfig",
-    "StreamConfig",
     "RegistryConfig",
     "ServingConfig",
     "Settings",
+    "StreamConfig",
+    "WarehouseConfig",
     "load_settings",
 ]
 
@@ -108,7 +108,9 @@ def load_settings(
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
         if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping at the top level, not {type(loaded).__name__}")
+            raise ConfigError(
+                f"config file {path} must hold a mapping at the top level, not {type(loaded).__name__}"
+            )
         raw.update(loaded)
     env_dir = os.environ.get("CARTWISE_DATA_DIR")
     if env_dir:
@@ -120,8 +122,6 @@ def load_settings(
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         source = f" in {config_file}" if config_file else ""
         raise ConfigError(f"invalid settings{source}: {problems}") from exc

@@ -10,19 +10,19 @@ from __future__ import annotations
 __all__ = [
     "CartwiseError",
     "ConfigError",
-    "NotFittedError",
-    "SchemaError",
-    "WarehouseError",
-    "UnknownTableError",
     "FeatureError",
-    "RegistryError",
     "GateError",
-    "TrainingDataError",
     "MetricInputError",
     "ModelBundleError",
+    "NotFittedError",
     "OnlineStoreError",
-    "StreamError",
     "ProtectedAttributeError",
+    "RegistryError",
+    "SchemaError",
+    "StreamError",
+    "TrainingDataError",
+    "UnknownTableError",
+    "WarehouseError",
 ]
 
 

@@ -1,0 +1,356 @@
+"""cartwise's own fraud features for the handbook's card transactions, in the feature platform.
+
+The handbook's data is mapped onto cartwise's data model: each card is a
+customer, each terminal a merchant, each transaction a ``checkouts`` row (amount
+in cents), and each fraudulent transaction a ``chargebacks`` row reported 7 days
+after the order (the handbook's label delay). Features are defined with
+:mod:`cartwise.features.definitions` over those two tables and computed
+point-in-time by :func:`cartwise.features.offline.training_frame` (only strictly
+earlier orders; a chargeback only once reported), so the same definitions
+serve online.
+
+What they capture, by fraud scenario of the simulator:
+
+* amount > 220 (scenario 1): the request amount itself;
+* compromised terminal for 28 days (scenario 2): the merchant's reported-fraud
+  count and rate over several windows behind the 7-day delay (a window ``w`` on
+  chargebacks covers orders in ``[t - w, t - 7d)``; the rate divides it by the
+  orders in the same span, ``count(w) - count(7d)``);
+* compromised card for 14 days, a third of amounts x5 (scenario 3): the amount
+  against the customer's own history (ratio to the 30-day mean, to the 30-day
+  maximum, and to the mean of 14 to 30 days ago, which a compromise of the last
+  14 days has not yet inflated), and recent spending against the 30-day mean.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cartwise.data.warehouse import Warehouse
+from cartwise.domain.schemas import TABLES
+from cartwise.errors import SchemaError
+from cartwise.features.definitions import (
+    Aggregation,
+    DerivedFeature,
+    Entity,
+    EventSource,
+    FeatureSet,
+    FeatureView,
+    RequestFeature,
+)
+
+__all__ = [
+    "LABEL_DELAY_DAYS",
+    "MERCHANT_RISK_WINDOWS",
+    "handbook_feature_set",
+    "handbook_training_frame",
+    "load_raw_into",
+]
+
+logger = logging.getLogger(__name__)
+
+LABEL_DELAY_DAYS = 7
+MERCHANT_RISK_WINDOWS = (8, 10, 14, 21, 28, 35)
+"""Days of the chargeback windows; each covers orders from w days ago up to the 7-day delay."""
+
+CUSTOMER = Entity("customer", "customer_id", description="A card of the handbook's simulator.")
+MERCHANT = Entity("merchant", "merchant_id", description="A payment terminal of the handbook's simulator.")
+
+CHECKOUTS = EventSource("checkouts", "checkouts", "created_at", description="Orders (card transactions).")
+CHARGEBACKS = EventSource(
+    "chargebacks",
+    "chargebacks",
+    "order_created_at",
+    known_at_column="reported_at",
+    description="Fraud reports, known 7 days after the order.",
+)
+
+_RAW_COLUMNS = ("TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD")
+
+
+def _constant(table: str, column: str, n: int, value: Any) -> pa.Array:
+    return pa.array([value] * n, type=TABLES[table].schema.field(column).type)
+
+
+def load_raw_into(warehouse: Warehouse, data_dir: str | Path) -> pd.DataFrame:
+    """Load ``raw.parquet`` as ``checkouts`` and ``chargebacks``; return the orders with their label.
+
+    The returned frame (``checkout_id``, ``created_at``, ``customer_id``,
+    ``merchant_id``, ``amount_minor``, ``fraud``; in time order) is the spine
+    for :func:`handbook_training_frame`.
+
+    Columns the handbook has no counterpart for get neutral constants (one item,
+    currency EUR, pay-in-4, identifiers derived from the card).
+    """
+    path = Path(data_dir) / "raw.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: point --data at the fraud-handbook dataset folder")
+    raw = pd.read_parquet(path)
+    missing = [c for c in _RAW_COLUMNS if c not in raw.columns]
+    if missing:
+        raise SchemaError(f"{path} lacks columns {missing}; it is not the handbook's raw transactions")
+    n = len(raw)
+    # the handbook's naive times are taken as UTC; via int64 microseconds (no tz-dropping conversions)
+    created_us = pd.to_datetime(raw["TX_DATETIME"]).to_numpy("datetime64[us]").astype(np.int64)
+    created = pa.array(created_us, pa.int64()).cast(TABLES["checkouts"].schema.field("created_at").type)
+    ids = pa.array(raw["TRANSACTION_ID"].to_numpy(np.int64))
+    customers = pa.array(raw["CUSTOMER_ID"].to_numpy(np.int64))
+    merchants = pa.array(raw["TERMINAL_ID"].to_numpy(np.int64))
+    cents = pa.array(np.round(raw["TX_AMOUNT"].to_numpy(np.float64) * 100).astype(np.int64))
+    card = pa.array("card-" + raw["CUSTOMER_ID"].astype(str).to_numpy(object), type=pa.string())
+    c = partial(_constant, "checkouts", n=n)
+    checkouts = pa.table(
+        {
+            "checkout_id": ids,
+            "customer_id": customers,
+            "merchant_id": merchants,
+            "created_at": created,
+            "amount_minor": cents,
+            "currency": c("currency", value="EUR"),
+            "n_items": c("n_items", value=1),
+            "product_ids": c("product_ids", value=[]),
+            "device_id": card,
+            "payment_instrument_id": card,
+            "ip_hash": card,
+            "geo_hash": card,
+            "shipping_address_hash": card,
+            "plan_type": c("plan_type", value="pay_in_4"),
+            "n_installments": c("n_installments", value=4),
+            "installment_interval_days": c("installment_interval_days", value=14),
+        },
+        schema=TABLES["checkouts"].schema,
+    )
+    is_fraud = raw["TX_FRAUD"].to_numpy() == 1
+    fraud = checkouts.filter(pa.array(is_fraud))
+    order_at = fraud.column("created_at")
+    delay_us = LABEL_DELAY_DAYS * 86_400_000_000
+    reported = pa.array(created_us[is_fraud] + delay_us, pa.int64()).cast(order_at.type)
+    chargebacks = pa.table(
+        {
+            "chargeback_id": fraud.column("checkout_id"),
+            "checkout_id": fraud.column("checkout_id"),
+            "customer_id": fraud.column("customer_id"),
+            "merchant_id": fraud.column("merchant_id"),
+            "order_created_at": order_at,
+            "reported_at": reported,
+            "amount_minor": fraud.column("amount_minor"),
+            "fraud_type": pa.array(["handbook"] * fraud.num_rows, type=pa.string()),
+        },
+        schema=TABLES["chargebacks"].schema,
+    )
+    warehouse.write_table("checkouts", checkouts)
+    warehouse.write_table("chargebacks", chargebacks)
+    orders = checkouts.select(["checkout_id", "created_at", "customer_id", "merchant_id", "amount_minor"])
+    orders = orders.append_column("fraud", pa.array(raw["TX_FRAUD"].to_numpy(np.int64)))
+    frame: pd.DataFrame = orders.to_pandas()
+    return frame.sort_values(["created_at", "checkout_id"], kind="stable", ignore_index=True)
+
+
+def _ratio(numerator: Any, denominator: Any) -> Any:
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _amount(amount_minor: Any) -> Any:
+    return np.asarray(amount_minor, dtype=np.float64) / 100.0
+
+
+def _amount_over(reference: Any, amount_minor: Any) -> Any:
+    """The order's amount against a reference amount of the customer's history."""
+    return _ratio(amount_minor, reference)
+
+
+def _span_mean(sum_long: Any, sum_short: Any, count_long: Any, count_short: Any) -> Any:
+    """Mean amount of the orders between the short and the long window (e.g. 14 to 30 days ago).
+
+    A card compromised within the short window has a clean reference here: the
+    fraudster's inflated amounts have not reached it yet.
+    """
+    return _ratio(
+        np.asarray(sum_long, dtype=np.float64) - sum_short,
+        np.asarray(count_long, dtype=np.float64) - count_short,
+    )
+
+
+def _night(feature_time: Any) -> Any:
+    hour = (np.asarray(feature_time, dtype=np.int64) // 3_600_000_000) % 24
+    return (hour <= 6).astype(np.float64)
+
+
+def _weekend(feature_time: Any) -> Any:
+    # 1970-01-01 was a Thursday, so (days + 3) % 7 is 0 on Monday ... 5 Saturday, 6 Sunday
+    days = np.asarray(feature_time, dtype=np.int64) // 86_400_000_000
+    return np.isin((days + 3) % 7, (5, 6)).astype(np.float64)
+
+
+def _fraud_rate(frauds: Any, orders_in_window: Any, orders_last_7d: Any) -> Any:
+    """Reported frauds over the orders of the same span ``[t - w, t - 7d)``; 0 without orders."""
+    orders = np.asarray(orders_in_window, dtype=np.float64) - np.asarray(orders_last_7d, dtype=np.float64)
+    return np.where(orders > 0, _ratio(frauds, orders), 0.0)
+
+
+def _span_rate(frauds_long: Any, frauds_short: Any, orders_long: Any, orders_short: Any) -> Any:
+    """Reported-fraud rate of the orders between two windows, ``[t - long, t - short)``; 0 without orders."""
+    frauds = np.asarray(frauds_long, dtype=np.float64) - np.asarray(frauds_short, dtype=np.float64)
+    orders = np.asarray(orders_long, dtype=np.float64) - np.asarray(orders_short, dtype=np.float64)
+    return np.where(orders > 0, _ratio(frauds, orders), 0.0)
+
+
+def handbook_feature_set(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) -> FeatureSet:
+    """The fraud features for the handbook's transactions (see the module docstring)."""
+    fraud = ("fraud",)
+    customer = FeatureView(
+        "customer_spending",
+        CHECKOUTS,
+        (CUSTOMER,),
+        (
+            Aggregation("count", windows=("1d", "7d", "14d", "30d")),
+            Aggregation("mean", "amount_minor", windows=("1d", "7d", "30d")),
+            Aggregation("max", "amount_minor", windows=("1d", "7d", "14d", "30d")),
+            Aggregation("sum", "amount_minor", windows=("1d", "14d", "30d")),
+        ),
+        groups=fraud,
+    )
+    merchant_windows = tuple(dict.fromkeys(("1d", "7d", "30d", *(f"{w}d" for w in risk_windows))))
+    merchant = FeatureView(
+        "merchant_activity",
+        CHECKOUTS,
+        (MERCHANT,),
+        (Aggregation("count", windows=merchant_windows),),
+        groups=fraud,
+    )
+    merchant_fraud = FeatureView(
+        "merchant_chargebacks",
+        CHARGEBACKS,
+        (MERCHANT,),
+        (Aggregation("count", windows=tuple(f"{w}d" for w in risk_windows)),),
+        groups=fraud,
+    )
+    on_demand: list[Any] = [
+        RequestFeature("tx_amount", _amount, request_inputs=("amount_minor",), groups=fraud),
+        RequestFeature("tx_during_night", _night, request_inputs=("feature_time",), groups=fraud),
+        RequestFeature("tx_during_weekend", _weekend, request_inputs=("feature_time",), groups=fraud),
+        RequestFeature(
+            "amount_over_customer_mean_30d",
+            _amount_over,
+            feature_inputs=("customer__amount_minor__mean__30d",),
+            request_inputs=("amount_minor",),
+            groups=fraud,
+        ),
+        RequestFeature(
+            "amount_over_customer_max_30d",
+            _amount_over,
+            feature_inputs=("customer__amount_minor__max__30d",),
+            request_inputs=("amount_minor",),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_mean_amount_14_30d",
+            _span_mean,
+            feature_inputs=(
+                "customer__amount_minor__sum__30d",
+                "customer__amount_minor__sum__14d",
+                "customer__checkouts__count__30d",
+                "customer__checkouts__count__14d",
+            ),
+            groups=fraud,
+        ),
+        RequestFeature(
+            "amount_over_customer_mean_14_30d",
+            _amount_over,
+            feature_inputs=("customer_mean_amount_14_30d",),
+            request_inputs=("amount_minor",),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_max_1d_over_mean_14_30d",
+            _ratio,
+            feature_inputs=("customer__amount_minor__max__1d", "customer_mean_amount_14_30d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_max_14d_over_mean_14_30d",
+            _ratio,
+            feature_inputs=("customer__amount_minor__max__14d", "customer_mean_amount_14_30d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_max_7d_over_mean_30d",
+            _ratio,
+            feature_inputs=("customer__amount_minor__max__7d", "customer__amount_minor__mean__30d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_mean_1d_over_mean_30d",
+            _ratio,
+            feature_inputs=("customer__amount_minor__mean__1d", "customer__amount_minor__mean__30d"),
+            groups=fraud,
+        ),
+    ]
+    for w in risk_windows:
+        on_demand.append(
+            DerivedFeature(
+                f"merchant_fraud_rate_{w}d",
+                _fraud_rate,
+                feature_inputs=(
+                    f"merchant__chargebacks__count__{w}d",
+                    f"merchant__checkouts__count__{w}d",
+                    "merchant__checkouts__count__7d",
+                ),
+                groups=fraud,
+            )
+        )
+    # spans between consecutive windows locate when a merchant's fraud started: the simulator's
+    # (and real) compromises are runs of days, so "fraud 28-35 days ago" hints the run is over
+    for a, b in itertools.pairwise(risk_windows):
+        on_demand.append(
+            DerivedFeature(
+                f"merchant_fraud_rate_{a}_{b}d",
+                _span_rate,
+                feature_inputs=(
+                    f"merchant__chargebacks__count__{b}d",
+                    f"merchant__chargebacks__count__{a}d",
+                    f"merchant__checkouts__count__{b}d",
+                    f"merchant__checkouts__count__{a}d",
+                ),
+                groups=fraud,
+            )
+        )
+    return FeatureSet((customer, merchant, merchant_fraud), tuple(on_demand), name="fraud_handbook")
+
+
+def handbook_training_frame(
+    warehouse: Warehouse, orders: pd.DataFrame, feature_set: FeatureSet | None = None
+) -> pd.DataFrame:
+    """Point-in-time features for ``orders`` (rows of :func:`load_raw_into`'s frame), row order kept.
+
+    Adds ``day`` (the order's UTC date) and one column per feature.
+    """
+    from cartwise.features.offline import training_frame
+
+    fs = feature_set if feature_set is not None else handbook_feature_set()
+    timestamp = TABLES["checkouts"].schema.field("created_at").type
+    created_us = orders["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    spine = pa.table(
+        {
+            **{
+                c: pa.array(orders[c].to_numpy(np.int64))
+                for c in ("checkout_id", "customer_id", "merchant_id")
+            },
+            "created_at": pa.array(created_us.astype(np.int64), pa.int64()).cast(timestamp),
+            "amount_minor": pa.array(orders["amount_minor"].to_numpy(np.int64)),
+            "fraud": pa.array(orders["fraud"].to_numpy(np.int64)),
+        }
+    )
+    frame: pd.DataFrame = training_frame(warehouse, spine, fs, timestamp_column="created_at").to_pandas()
+    frame["day"] = frame["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    return frame

@@ -1,0 +1,214 @@
+"""Credit PD models on public data: Taiwan credit card default and German credit.
+
+Protocol (the datasets' READMEs): 5-fold stratified CV, shuffle, seed 42. For each outer fold
+the calibrated WoE scorecard and the calibrated monotone XGBoost model are fitted on the
+training folds only — their calibration and early stopping use inner folds of the training
+data, and the small hyper-parameter grid of the boosted model is chosen on the inner
+out-of-fold AUC, never on the test fold. Protected attributes (sex, age, marital status;
+personal status and sex, age, foreign worker) are never inputs; they are kept aside for the
+fairness summary.
+
+Fairness: each test fold's applicants are approved when their calibrated PD is below the
+training folds' default rate (better-than-average risk); the report pools the five test folds.
+
+    .venv/bin/python benchmarks/credit_public.py --data ../shared/datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import DEFAULT_DATA, report
+from cartwise.models.credit.monotone import MonotonePDModel
+from cartwise.models.credit.public_data import CreditDataset, load_german, load_taiwan
+from cartwise.models.credit.scorecard import ScorecardModel
+from cartwise.models.fairness import fairness_gate, fairness_report
+from cartwise.models.metrics import brier, expected_calibration_error, ks_statistic, roc_auc
+
+BASELINES = {
+    "taiwan": [
+        ("logistic regression, standardised raw features", 0.7227, 0.0039, 0.380),
+        ("logistic regression on optbinning WoE", 0.7690, 0.0025, 0.417),
+        ("LightGBM default (100 trees)", 0.7805, 0.0046, 0.432),
+        ("XGBoost hist default", 0.7656, 0.0039, 0.408),
+    ],
+    "german": [
+        ("logistic regression, one-hot + standardised", 0.7802, 0.0226, 0.465),
+        ("logistic regression on optbinning WoE", 0.7819, 0.0190, 0.468),
+        ("LightGBM default, native categoricals", 0.7684, 0.0195, 0.436),
+        ("XGBoost hist default, native categoricals", 0.7754, 0.0292, 0.452),
+    ],
+}
+GOAL_AUC = 0.790
+
+# Small grid for the boosted model, chosen per outer fold on the inner out-of-fold AUC.
+GBDT_GRID: dict[str, list[dict[str, Any]]] = {
+    "taiwan": [{"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0, "colsample_bytree": 0.7}],
+    "german": [
+        {"learning_rate": 0.03, "max_depth": 3, "min_child_weight": 2.0, "colsample_bytree": 0.7},
+        {"learning_rate": 0.03, "max_depth": 2, "min_child_weight": 2.0, "colsample_bytree": 0.5},
+        {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0, "colsample_bytree": 0.7},
+    ],
+}
+
+
+def fit_gbdt(ds: CreditDataset, X: Any, y: np.ndarray, nthread: int) -> MonotonePDModel:
+    best: MonotonePDModel | None = None
+    for params in GBDT_GRID[ds.name]:
+        model = MonotonePDModel(ds.features, nthread=nthread, random_state=0, **params).fit(X, y)
+        if best is None or model.oof_auc_ > best.oof_auc_:
+            best = model
+    assert best is not None
+    return best
+
+
+BLEND = "mean of the two calibrated PDs (benchmark only)"
+
+
+def run_dataset(
+    ds: CreditDataset, nthread: int
+) -> tuple[list[list[object]], list[list[object]], dict[str, float]]:
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=42).split(ds.X, ds.y))
+    makers = {
+        "WoE scorecard (optbinning), calibrated": lambda X, y: ScorecardModel(
+            ds.features, random_state=0
+        ).fit(X, y),
+        "monotone XGBoost, calibrated": lambda X, y: fit_gbdt(ds, X, y, nthread),
+    }
+    rows: list[list[object]] = []
+    fair_rows: list[list[object]] = []
+    seconds: dict[str, float] = dict.fromkeys(makers, 0.0)
+    oof: dict[str, np.ndarray] = {name: np.zeros(len(ds.y)) for name in [*makers, BLEND]}
+    for train_idx, test_idx in folds:
+        for name, make in makers.items():
+            start = time.perf_counter()
+            model = make(ds.X.iloc[train_idx], ds.y[train_idx])
+            oof[name][test_idx] = model.predict_proba(ds.X.iloc[test_idx])[:, 1]
+            seconds[name] += time.perf_counter() - start
+            print(
+                f"  {ds.name} {name}: fold AUC {roc_auc(ds.y[test_idx], oof[name][test_idx]):.4f}", flush=True
+            )
+        oof[BLEND][test_idx] = np.mean([oof[name][test_idx] for name in makers], axis=0)
+    for name, pd_ in oof.items():
+        metrics: dict[str, list[float]] = {k: [] for k in ("auc", "ks", "brier", "ece")}
+        approved = np.zeros(len(ds.y), dtype=bool)
+        for train_idx, test_idx in folds:
+            p, y_test = pd_[test_idx], ds.y[test_idx]
+            metrics["auc"].append(roc_auc(y_test, p))
+            metrics["ks"].append(ks_statistic(y_test, p))
+            metrics["brier"].append(brier(y_test, p))
+            metrics["ece"].append(expected_calibration_error(y_test, p))
+            approved[test_idx] = p < ds.y[train_idx].mean()
+        oof_pd = pd_
+        auc = np.array(metrics["auc"])
+        rows.append(
+            [
+                ds.name,
+                f"cartwise: {name}",
+                f"{auc.mean():.4f} ± {auc.std():.4f}",
+                2 * auc.mean() - 1,
+                float(np.mean(metrics["ks"])),
+                float(np.mean(metrics["brier"])),
+                float(np.mean(metrics["ece"])),
+                "yes" if auc.mean() >= GOAL_AUC else "no",
+            ]
+        )
+        rep = fairness_report(approved, ds.y, oof_pd, ds.protected)
+        gate = fairness_gate(rep)
+        frame = rep.to_frame()
+        for attribute, g in frame[frame["gated"]].groupby("attribute"):
+            worst = g.loc[g["di_ratio"].idxmin()]
+            fair_rows.append(
+                [
+                    ds.name,
+                    name.split(",")[0],
+                    attribute,
+                    f"{g['group'].nunique()}",
+                    f"{float(g['approval_rate'].min()):.3f}–{float(g['approval_rate'].max()):.3f}",
+                    f"{float(worst['di_ratio']):.3f} ({worst['group']})",
+                    float(g["eod"].abs().max()),
+                    float(g["calibration_gap"].abs().max()),
+                    "pass" if not [f for f in gate.failures if f.attribute == attribute] else "fail",
+                ]
+            )
+    for base, auc_mean, auc_sd, ks in BASELINES[ds.name]:
+        rows.append(
+            [
+                ds.name,
+                f"README baseline: {base}",
+                f"{auc_mean:.4f} ± {auc_sd:.4f}",
+                2 * auc_mean - 1,
+                ks,
+                "",
+                "",
+                "",
+            ]
+        )
+    return rows, fair_rows, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding the shared datasets")
+    parser.add_argument("--datasets", nargs="+", default=["taiwan", "german"], choices=["taiwan", "german"])
+    parser.add_argument("--nthread", type=int, default=1, choices=[1, 2])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    loaders = {
+        "taiwan": lambda: load_taiwan(args.data / "taiwan-credit-default"),
+        "german": lambda: load_german(args.data / "german-credit"),
+    }
+    rows: list[list[object]] = []
+    fair_rows: list[list[object]] = []
+    timing: list[str] = []
+    for name in args.datasets:
+        ds = loaders[name]()
+        r, f, s = run_dataset(ds, args.nthread)
+        rows += r
+        fair_rows += f
+        timing += [f"{name} {model}: {sec:.0f} s for 5 folds" for model, sec in s.items()]
+    command = f"python benchmarks/credit_public.py --data {args.data} --datasets {' '.join(args.datasets)}"
+    headers = ["data", "model", "AUC mean ± sd", "Gini", "KS", "Brier", "ECE", f"AUC ≥ {GOAL_AUC}"]
+    notes = (
+        "5-fold stratified CV (shuffle, seed 42). Protected attributes are not inputs (the README baselines used "
+        "every column, protected ones included). Monotone constraints on for the boosted model; calibration "
+        "(isotonic or Platt) chosen on inner out-of-fold scores; hyper-parameters chosen inside the training "
+        "folds only. The blend row averages the two models' calibrated PDs per applicant; it is reported for "
+        "information and is not a shipped model. Wall time on a shared 2-core machine (noisy): "
+        + "; ".join(timing)
+        + "."
+    )
+    report("Credit PD models on public data (Taiwan, German)", command, headers, rows, notes)
+    fair_headers = [
+        "data",
+        "model",
+        "protected attribute",
+        "groups",
+        "approval rate range",
+        "lowest DI ratio (group)",
+        "max abs EOD",
+        "max abs calibration gap",
+        "gate (DI ≥ 0.8, abs EOD ≤ 0.1, abs gap ≤ 0.05)",
+    ]
+    report(
+        "Credit fairness on public data (pooled out-of-fold, approve when PD < training default rate)",
+        command,
+        fair_headers,
+        fair_rows,
+        "Groups with fewer than 30 applicants are reported by the library but not gated.",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""Adapters from the service's ports to cartwise's own models, registry and feature catalog.
+
+* :class:`FraudBundleScorer` — :class:`cartwise.models.fraud.FraudBundle` (ONNX scorer,
+  cost-based policy, TreeSHAP reason codes).
+* :class:`CreditBundleScorer` — :class:`cartwise.models.credit.CreditBundle` (monotone
+  PD model or scorecard, credit policy, adverse-action reasons).
+* :class:`RecsBundleRecommender` — :class:`cartwise.models.recs.RecsBundle`, filtered to
+  products the shopper can afford, plus semantic search when the bundle holds embeddings.
+* :class:`RegistryModelSource` — champions and challengers from the MLflow registry
+  (bundles cached under the data dir, so a restart works while the registry is down).
+* :func:`catalog_request_features` — the catalog's request-time features, the same
+  functions the offline training frames use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cartwise.errors import ModelBundleError, RegistryError
+from cartwise.serving.ports import CheckoutFacts, CreditResult, LoadedModel, PlanOffer, ProductHit, ReasonCode
+
+__all__ = [
+    "CreditBundleScorer",
+    "FraudBundleScorer",
+    "RecsBundleRecommender",
+    "RegistryModelSource",
+    "catalog_request_features",
+    "load_model_dir",
+]
+
+logger = logging.getLogger(__name__)
+
+_PLAN_SHAPE = {
+    "pay_in_4": (4, 14),
+    "pay_monthly_3": (3, 30),
+    "pay_monthly_6": (6, 30),
+    "pay_monthly_12": (12, 30),
+}
+
+
+def catalog_request_features(
+    facts: CheckoutFacts, online: Mapping[str, float | None]
+) -> dict[str, float | None]:
+    """The feature catalog's on-demand features for one checkout (NaN inputs when history is missing)."""
+    from cartwise.features.catalog import CATALOG
+    from cartwise.features.definitions import FEATURE_TIME
+
+    n_installments, interval = _PLAN_SHAPE.get(facts.plan_type, (4, 14))
+    env: dict[str, Any] = {}
+    for od in CATALOG.on_demand:
+        for name in od.feature_inputs:
+            value = online.get(name)
+            env[name] = math.nan if value is None else value
+    env.update(
+        {
+            "amount_minor": float(facts.amount_minor),
+            FEATURE_TIME: facts.at_us,
+            "n_installments": float(n_installments),
+            "installment_interval_days": float(interval),
+        }
+    )
+    out: dict[str, float | None] = {}
+    for name, values in CATALOG.compute_on_demand(env).items():
+        value = float(np.asarray(values).ravel()[0])
+        out[name] = None if math.isnan(value) else value
+    return out
+
+
+class FraudBundleScorer:
+    """The fraud port on a :class:`~cartwise.models.fraud.FraudBundle`."""
+
+    def __init__(self, bundle: Any) -> None:
+        self.bundle = bundle
+        self.feature_names = list(bundle.feature_names)
+        self._policy = bundle.policy if bundle.policy_state is not None else None
+        # ReasonCodes.explain's grouping as one matrix product (same codes, same order)
+        codes = bundle.reason_codes
+        self._codes = sorted(set(codes.feature_codes.values()))
+        position = {c: i for i, c in enumerate(self._codes)}
+        self._group = np.zeros((len(self.feature_names), len(self._codes)))
+        for i, name in enumerate(self.feature_names):
+            code = codes.feature_codes.get(name)
+            if code is not None:
+                self._group[i, position[code]] = 1.0
+        self._code_rank = np.arange(len(self._codes))
+
+    def score(self, features: Mapping[str, Any]) -> float:
+        raw = self.bundle.scorer.score_one(self._row(features))
+        return float(self.bundle.calibrate(np.array([raw]))[0])
+
+    def decide(self, fraud_score: float, amount_minor: int) -> str:
+        if self._policy is None:
+            raise ModelBundleError("the fraud bundle holds no policy; train it with a policy to serve it")
+        return str(self._policy.decide(np.array([fraud_score]), np.array([float(amount_minor)]))[0])
+
+    def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        return np.asarray(
+            [[np.nan if (v := features.get(f)) is None else v for f in self.feature_names]], dtype=np.float32
+        )
+
+    def reasons(self, features: Mapping[str, Any], top_n: int = 3) -> tuple[ReasonCode, ...]:
+        """TreeSHAP reason codes, straight from the booster on one row (no frames on the hot path)."""
+        import xgboost as xgb
+
+        n = len(self.feature_names)
+        contribs = self.bundle.booster.predict(
+            xgb.DMatrix(self._row(features), feature_names=self.feature_names, nthread=1), pred_contribs=True
+        )
+        grouped = np.asarray(contribs[0, :n], dtype=np.float64) @ self._group
+        order = np.lexsort((self._code_rank, -grouped))
+        texts = self.bundle.reason_codes.texts
+        return tuple(
+            ReasonCode(self._codes[i], texts.get(self._codes[i], self._codes[i]))
+            for i in order[:top_n]
+            if grouped[i] > 0
+        )
+
+
+class CreditBundleScorer:
+    """The credit port on a :class:`~cartwise.models.credit.CreditBundle`.
+
+    A monotone GBDT on numeric features is scored with onnxruntime (converted once,
+    at load) and the credit policy's vectorised rates and limits, one row per plan;
+    other models (scorecards, categorical inputs) go through ``decide_credit``.
+    Adverse-action reasons (TreeSHAP) are computed for declines only.
+    """
+
+    def __init__(self, bundle: Any, *, plan_feature: str | None = None) -> None:
+        from cartwise.decisions.credit_policy import CreditPolicy
+
+        self.bundle = bundle
+        self.policy = CreditPolicy(bundle.policy)
+        self.plan_feature = plan_feature or bundle.metadata.get("plan_feature")
+        self.feature_names = list(bundle.model.feature_names_in_)
+        self.categorical = {f.name for f in bundle.model.features_ if f.categorical}
+        self.plans = tuple(bundle.policy.plans)
+        self._onnx = None
+        booster = getattr(bundle.model, "booster_", None)
+        if booster is not None and not self.categorical:
+            from cartwise.models.fraud.onnx_scorer import OnnxScorer, booster_to_onnx
+
+            booster.set_param({"nthread": 1})
+            self._onnx = OnnxScorer(
+                booster_to_onnx(booster, len(self.feature_names)), len(self.feature_names)
+            )
+            self._plan_col = self.feature_names.index(self.plan_feature) if self.plan_feature else None
+
+    # -- fast path ----------------------------------------------------------------
+    def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        return np.asarray(
+            [[np.nan if (v := features.get(f)) is None else v for f in self.feature_names]], dtype=np.float32
+        )
+
+    def _pd(self, rows: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        assert self._onnx is not None
+        raw = self._onnx.score(rows)
+        return np.clip(np.asarray(self.bundle.model.calibrator_.transform(raw), dtype=np.float64), 0.0, 1.0)
+
+    def _fast_decide(self, features: Mapping[str, Any], amount_minor: int, plan_type: str) -> CreditResult:
+        row = self._row(features)
+        if self._plan_col is not None:
+            rows = np.repeat(row, len(self.plans), axis=0)
+            rows[:, self._plan_col] = [p.n_installments for p in self.plans]
+            pds = self._pd(rows).reshape(1, -1)
+        else:
+            pds = np.repeat(self._pd(row).reshape(1, 1), len(self.plans), axis=1)
+        # the rule of CreditPolicy.decide, for one applicant, without building a frame
+        margin, el = self.policy.rates(pds)
+        limits = self.policy.limits(pds)
+        qualifies = (margin[0] > 0) & (el[0] <= self.policy.params.risk_appetite) & (limits[0] > 0)
+        covers = qualifies & (limits[0] >= amount_minor)
+        approved = [p.plan_type for p, ok in zip(self.plans, covers, strict=True) if ok]
+        limit = int(np.where(qualifies, limits[0], 0).max())
+        pd_value = float(pds[0].min())  # as decide_credit reports it
+        reasons: tuple[ReasonCode, ...] = ()
+        if not approved:
+            reasons = self._reasons(row, over_limit=bool(qualifies.any()))
+        return self._result(approved, plan_type, pd_value, limit, amount_minor, reasons)
+
+    def _reasons(
+        self, row: np.ndarray[Any, np.dtype[np.float32]], *, over_limit: bool
+    ) -> tuple[ReasonCode, ...]:
+        import pandas as pd
+        import xgboost as xgb
+
+        from cartwise.decisions.credit_policy import AMOUNT_OVER_LIMIT
+        from cartwise.models.credit.reasons import select_reasons
+
+        contribs = self.bundle.model.booster_.predict(
+            xgb.DMatrix(row, feature_names=self.feature_names, nthread=1), pred_contribs=True
+        )
+        weights = pd.DataFrame(contribs[:, :-1], columns=self.feature_names)
+        chosen = [ReasonCode(r.code, r.text) for r in select_reasons(weights, self.bundle.model.features_)[0]]
+        if over_limit:
+            chosen = [ReasonCode(AMOUNT_OVER_LIMIT[0], AMOUNT_OVER_LIMIT[1]), *chosen][:4]
+        return tuple(chosen)
+
+    # -- general path ---------------------------------------------------------------
+    def _frame(self, features: Mapping[str, Any]) -> Any:
+        import pandas as pd
+
+        row = {f: features.get(f) for f in self.feature_names}
+        frame = pd.DataFrame([row])
+        for f in self.feature_names:
+            if f not in self.categorical:
+                frame[f] = frame[f].astype("float64")
+        return frame
+
+    def score(self, features: Mapping[str, Any]) -> float:
+        if self._onnx is not None:
+            return float(self._pd(self._row(features))[0])
+        return float(self.bundle.model.predict_proba(self._frame(features))[0, 1])
+
+    def decide(self, features: Mapping[str, Any], amount_minor: int, plan_type: str) -> CreditResult:
+        if self._onnx is not None:
+            return self._fast_decide(features, amount_minor, plan_type)
+        from cartwise.models.credit.decide import decide_credit
+
+        out = decide_credit(
+            self.bundle.model,
+            self._frame(features),
+            np.array([float(amount_minor)]),
+            params=self.bundle.policy,
+            plan_feature=self.plan_feature,
+        ).iloc[0]
+        reasons = tuple(ReasonCode(r.code, r.text) for r in out["reasons"])
+        return self._result(
+            list(out["approved_plans"]),
+            plan_type,
+            float(out["pd"]),
+            int(out["limit_minor"]),
+            amount_minor,
+            reasons,
+        )
+
+    def _result(
+        self,
+        approved: list[str],
+        plan_type: str,
+        pd_value: float,
+        limit: int,
+        amount_minor: int,
+        reasons: tuple[ReasonCode, ...],
+    ) -> CreditResult:
+        offers = tuple(
+            PlanOffer(t.plan_type, t.n_installments, math.ceil(amount_minor / t.n_installments), 0, 0.0)
+            for t in self.plans
+            if t.plan_type in approved
+        )
+        outcome = "approve" if approved else "decline"
+        if approved and plan_type not in approved:
+            outcome = "review"  # another plan would do; the shopper chooses
+        return CreditResult(outcome, pd_value, limit, offers, reasons)
+
+
+class RecsBundleRecommender:
+    """The recommender port on a :class:`~cartwise.models.recs.RecsBundle` and product prices."""
+
+    def __init__(
+        self,
+        bundle: Any,
+        prices: Mapping[int, int] | None = None,
+        titles: Mapping[int, str] | None = None,
+        *,
+        encoder: Any = None,
+        overfetch: int = 5,
+    ) -> None:
+        self.bundle = bundle
+        self.prices = dict(prices or {})
+        self.titles = dict(titles or {})
+        self.overfetch = overfetch
+        self._search = None
+        if bundle.embeddings is not None and encoder is not None:
+            from cartwise.models.recs.search import SemanticSearch
+
+            self._search = SemanticSearch(bundle.product_embeddings(), encoder)
+
+    def _hit(self, item: Any, score: float) -> ProductHit:
+        pid = int(item)
+        return ProductHit(pid, float(score), self.prices.get(pid), self.titles.get(pid))
+
+    def recommend(self, customer_id: int, k: int, *, max_price_minor: int | None = None) -> list[ProductHit]:
+        fetch = k if max_price_minor is None or not self.prices else k * self.overfetch
+        items, scores = self.bundle.recommend_one(customer_id, fetch)
+        hits = []
+        for item, score in zip(items.tolist(), scores.tolist(), strict=True):
+            price = self.prices.get(int(item))
+            if max_price_minor is not None and price is not None and price > max_price_minor:
+                continue
+            hits.append(self._hit(item, score))
+            if len(hits) == k:
+                break
+        return hits
+
+    def search(self, query: str, k: int) -> list[ProductHit]:
+        if self._search is None:
+            raise ModelBundleError("this recommendation bundle holds no product embeddings to search")
+        found = self._search.search(query, k)
+        return [self._hit(i, s) for i, s in zip(found["item_id"], found["score"], strict=True)]
+
+
+def load_model_dir(model: str, directory: Path, *, products: Callable[[], Any] | None = None) -> Any:
+    """Load a bundle directory into the port the service uses for ``model``."""
+    if model == "fraud":
+        from cartwise.models.fraud.bundle import load_bundle as load_fraud
+
+        return FraudBundleScorer(load_fraud(directory))
+    if model == "credit":
+        from cartwise.models.credit.bundle import load_bundle as load_credit
+
+        return CreditBundleScorer(load_credit(directory))
+    if model == "recs":
+        from cartwise.models.recs.bundle import load_bundle as load_recs
+
+        bundle = load_recs(directory)
+        prices: dict[int, int] = {}
+        titles: dict[int, str] = {}
+        if products is not None:
+            table = products()
+            if table is not None:
+                prices = dict(
+                    zip(table["product_id"].to_pylist(), table["price_minor"].to_pylist(), strict=True)
+                )
+                titles = dict(zip(table["product_id"].to_pylist(), table["title"].to_pylist(), strict=True))
+        encoder = None
+        if bundle.embeddings is not None:
+            from cartwise.models.recs.embeddings import load_text_encoder
+
+            encoder = load_text_encoder()
+        return RecsBundleRecommender(bundle, prices, titles, encoder=encoder)
+    raise ModelBundleError(f"cartwise serves the models fraud, credit and recs, not {model!r}")
+
+
+class RegistryModelSource:
+    """Champions and challengers from cartwise's MLflow registry."""
+
+    def __init__(self, registry: Any, *, products: Callable[[], Any] | None = None) -> None:
+        self.registry = registry
+        self.products = products
+
+    @classmethod
+    def from_settings(
+        cls, settings: Any, *, products: Callable[[], Any] | None = None
+    ) -> RegistryModelSource:
+        from cartwise.registry.registry import ModelRegistry
+
+        return cls(ModelRegistry.from_settings(settings), products=products)
+
+    def version_of(self, model: str, alias: str) -> str | None:
+        version = self.registry.alias_version(model, alias)
+        return None if version is None else str(version)
+
+    def load(self, model: str, alias: str) -> LoadedModel:
+        import json
+
+        try:
+            directory = Path(self.registry.load_bundle(model, alias))
+        except RegistryError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"could not load {model}@{alias}: {exc}") from exc
+        version = directory.parent.name.removeprefix("v")
+        pointer = directory.parent.parent / f"{alias}.json"
+        if pointer.is_file():  # the cache remembers which version the alias pointed at
+            version = str(json.loads(pointer.read_text()).get("version", version))
+        return LoadedModel(model, version, load_model_dir(model, directory, products=self.products))

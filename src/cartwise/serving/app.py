@@ -1,0 +1,430 @@
+"""The decision service: ``create_app(settings, components)`` builds the FastAPI app.
+
+Nothing connects at import or construction time: the lifespan opens the decision
+log, loads the champions and starts the model poller; shutdown flushes the log.
+"""
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cartwise.errors import ModelBundleError
+from cartwise.serving.decide import DecisionEngine
+from cartwise.serving.decision_log import DecisionLog
+from cartwise.serving.metrics import ServiceMetrics
+from cartwise.serving.models import ModelManager, ModelSnapshot
+from cartwise.serving.ports import CheckoutFacts, FeatureReader, ModelSource
+from cartwise.serving.schemas import (
+    CheckoutDecision,
+    CheckoutRequest,
+    RecommendationRequest,
+    RecommendationResponse,
+    SearchResponse,
+)
+from cartwise.serving.security import ApiKey, KeyRing, RateLimiter, retry_after_header
+from cartwise.serving.settings import ServiceSettings
+
+__all__ = ["ServiceComponents", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ROUTES = (
+    "/v1/checkout/decisions",
+    "/v1/recommendations",
+    "/v1/products/search",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/ping",
+    "/invocations",
+    "/openapi.json",
+    "/docs",
+)
+
+
+@dataclass
+class ServiceComponents:
+    """The adapters the service runs on (see :mod:`cartwise.serving.bootstrap` for the defaults)."""
+
+    models: ModelSource
+    features: FeatureReader
+    decision_log: DecisionLog
+    keys: KeyRing
+    gauges_file: Path | None = None
+    request_features: (
+        Callable[[CheckoutFacts, Mapping[str, float | None]], dict[str, float | None]] | None
+    ) = None
+    """Request-time features beyond the service's own (default none; the catalog's in production)."""
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+
+class _Edge:
+    """Pure ASGI middleware: body size limit (413) and per-route latency and status metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, max_body: int) -> None:
+        self.app, self.metrics, self.max_body = app, metrics, max_body
+
+    async def _reject(self, send: Send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope.setdefault("state", {})["started"] = started
+        path = scope["path"]
+        route = path if path in ROUTES else "other"
+        status_holder = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+            await send(message)
+
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+                break
+        too_big = False
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_body
+            except ValueError:
+                too_big = True
+        if too_big:
+            status_holder[0] = 413
+            await self._reject(send, 413, f"request body larger than {self.max_body} bytes")
+        else:
+            wrapped_receive = receive
+            if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                # A chunked body: read it within the limit, then hand it on.
+                chunks: list[bytes] = []
+                size = 0
+                more = True
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        too_big = True
+                        break
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+                if too_big:
+                    status_holder[0] = 413
+                    await self._reject(send, 413, f"request body larger than {self.max_body} bytes")
+                else:
+                    body = b"".join(chunks)
+                    sent = False
+
+                    async def replay() -> Message:
+                        nonlocal sent
+                        if not sent:
+                            sent = True
+                            return {"type": "http.request", "body": body, "more_body": False}
+                        return await receive()
+
+                    wrapped_receive = replay
+            if not too_big:
+                await self.app(scope, wrapped_receive, send_wrapper)
+        method = scope["method"]
+        self.metrics.http_latency.labels(route, method).observe(time.perf_counter() - started)
+        self.metrics.http_requests.labels(route, method, str(status_holder[0])).inc()
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def create_app(settings: ServiceSettings | None, components: ServiceComponents) -> FastAPI:
+    """The decision service on the given adapters (nothing is connected until the app starts)."""
+    settings = settings or ServiceSettings()
+    metrics = ServiceMetrics(components.gauges_file)
+
+    def on_swap(snapshot: ModelSnapshot) -> None:
+        served: dict[tuple[str, str], tuple[str, float | None]] = {}
+        for model, lm in snapshot.champions.items():
+            served[(model, "champion")] = (lm.version, lm.trained_at)
+        for model, lm in snapshot.challengers.items():
+            served[(model, "challenger")] = (lm.version, lm.trained_at)
+        metrics.set_models(served)
+
+    manager = ModelManager(
+        components.models,
+        poll_seconds=settings.poll_seconds,
+        shadow_queue=settings.shadow_queue,
+        on_swap=on_swap,
+    )
+    engine = DecisionEngine(
+        manager, components.features, components.decision_log, metrics, settings, components.request_features
+    )
+    limiter = RateLimiter()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        components.decision_log.start()
+        manager.load()
+        manager.start_polling()
+        try:
+            yield
+        finally:
+            manager.close()
+            components.decision_log.close()
+            components.features.close()
+
+    app = FastAPI(
+        title="cartwise decision service",
+        version="1",
+        description="Checkout decisions (fraud + credit), recommendations and product search for pay-later commerce.",
+        lifespan=lifespan,
+    )
+    app.state.manager = manager
+    app.state.metrics = metrics
+    app.state.engine = engine
+    app.state.decision_log = components.decision_log
+
+    api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your cartwise API key.")
+
+    def require(scope: str, *, optional: bool = False) -> Callable[..., ApiKey | None]:
+        def check(key: Annotated[str | None, Depends(api_key_header)]) -> ApiKey | None:
+            if optional:
+                return None
+            if not key:
+                raise ApiError(
+                    401, "missing API key: send it in the X-API-Key header", {"WWW-Authenticate": "ApiKey"}
+                )
+            found = components.keys.lookup(key)
+            if found is None:
+                raise ApiError(401, "unknown API key", {"WWW-Authenticate": "ApiKey"})
+            if scope not in found.scopes and "admin" not in found.scopes:
+                raise ApiError(403, f"this API key lacks the {scope!r} scope")
+            wait = limiter.acquire(found)
+            if wait > 0:
+                raise ApiError(
+                    429, "rate limit exceeded for this API key", {"Retry-After": retry_after_header(wait)}
+                )
+            return found
+
+        return check
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": _field(e.get("loc", ())),
+                "message": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        fields = sorted({e["field"] for e in errors})
+        return JSONResponse(
+            {"detail": f"invalid request: {', '.join(fields)}", "errors": errors}, status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, never a client's mistake: log the type and route only (no request data).
+        logger.error("unexpected %s on %s", type(exc).__name__, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    def _ready_snapshot() -> ModelSnapshot:
+        snapshot = manager.snapshot
+        if snapshot is None:
+            raise ApiError(503, f"not ready: {manager.not_ready_reason}", {"Retry-After": "5"})
+        return snapshot
+
+    errors_doc: dict[int | str, dict[str, Any]] = {
+        401: {"description": "No or unknown API key"},
+        403: {"description": "The key lacks the scope"},
+        413: {"description": "Body too large"},
+        429: {"description": "Rate limit; see Retry-After"},
+        503: {"description": "Models not loaded"},
+    }
+
+    def _decide(body: CheckoutRequest, request: Request) -> JSONResponse:
+        _ready_snapshot()
+        started = request.scope.get("state", {}).get("started", time.perf_counter())
+        return JSONResponse(engine.decide(body, started))
+
+    @app.post(
+        "/v1/checkout/decisions",
+        response_model=CheckoutDecision,
+        responses=errors_doc,
+        summary="Decide on a pay-later checkout",
+    )
+    async def checkout_decision(
+        body: CheckoutRequest,
+        request: Request,
+        _key: Annotated[ApiKey | None, Depends(require("decisions"))],
+    ) -> JSONResponse:
+        return _decide(body, request)
+
+    @app.post(
+        "/v1/recommendations",
+        response_model=RecommendationResponse,
+        responses=errors_doc,
+        summary="Top-k products the customer can afford",
+    )
+    async def recommendations(
+        body: RecommendationRequest,
+        _key: Annotated[ApiKey | None, Depends(require("recommendations"))],
+    ) -> JSONResponse:
+        snapshot = _ready_snapshot()
+        recs = snapshot.champions["recs"]
+        degraded = False
+        affordable = body.max_price_minor
+        if affordable is None:
+            facts = CheckoutFacts(
+                0, body.customer_id, 0, "", 1, 0, "pay_in_4", "card", int(time.time() * 1e6)
+            )
+            try:
+                online = components.features.read(facts)
+                credit = snapshot.scorer("credit").decide(online, 1, "pay_in_4")
+                affordable = int(credit.approved_limit_minor)
+            except Exception:
+                degraded = True
+                affordable = settings.degraded_limit_minor
+        hits = recs.scorer.recommend(body.customer_id, body.k, max_price_minor=affordable)
+        return JSONResponse(
+            {
+                "customer_id": body.customer_id,
+                "products": [
+                    {
+                        "product_id": h.product_id,
+                        "score": h.score,
+                        "price_minor": h.price_minor,
+                        "title": h.title,
+                    }
+                    for h in hits
+                ],
+                "model_version": recs.version,
+                "affordable_up_to_minor": affordable,
+                "degraded": degraded,
+            }
+        )
+
+    @app.get(
+        "/v1/products/search",
+        response_model=SearchResponse,
+        responses=errors_doc,
+        summary="Semantic product search",
+    )
+    def product_search(
+        q: Annotated[str, Query(min_length=1, max_length=200, description="What the shopper typed")],
+        _key: Annotated[ApiKey | None, Depends(require("recommendations"))],
+        k: Annotated[int, Query(ge=1, le=50)] = 10,
+    ) -> JSONResponse:
+        snapshot = _ready_snapshot()
+        recs = snapshot.champions["recs"]
+        try:
+            hits = recs.scorer.search(q, k)
+        except ModelBundleError as exc:
+            raise ApiError(503, f"product search is not available: {exc}") from exc
+        return JSONResponse(
+            {
+                "query": q,
+                "products": [
+                    {
+                        "product_id": h.product_id,
+                        "score": h.score,
+                        "price_minor": h.price_minor,
+                        "title": h.title,
+                    }
+                    for h in hits
+                ],
+                "model_version": recs.version,
+            }
+        )
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Models are loaded and decisions can be served", responses={503: {}})
+    async def readyz() -> JSONResponse:
+        snapshot = manager.snapshot
+        if snapshot is None:
+            return JSONResponse({"ready": False, "reason": manager.not_ready_reason}, status_code=503)
+        return JSONResponse(
+            {
+                "ready": True,
+                "models": {m: lm.version for m, lm in snapshot.champions.items()},
+                "challengers": {m: lm.version for m, lm in snapshot.challengers.items()},
+            }
+        )
+
+    @app.get("/ping", summary="SageMaker health check", responses={503: {}})
+    async def ping() -> Response:
+        if manager.snapshot is None:
+            return JSONResponse({"ready": False, "reason": manager.not_ready_reason}, status_code=503)
+        return Response(status_code=200)
+
+    invocations_scope = require("decisions", optional=settings.open_invocations)
+
+    @app.post(
+        "/invocations",
+        response_model=CheckoutDecision,
+        responses=errors_doc,
+        summary="SageMaker inference: a checkout in, its decision out",
+    )
+    async def invocations(
+        body: CheckoutRequest,
+        request: Request,
+        _key: Annotated[ApiKey | None, Depends(invocations_scope)],
+    ) -> JSONResponse:
+        return _decide(body, request)
+
+    app.add_middleware(_Edge, metrics=metrics, max_body=settings.max_body_bytes)
+    return app

@@ -1,0 +1,172 @@
+"""Online feature readers for the service, and the circuit breaker that keeps decisions fast when they fail.
+
+* :class:`OnlineStoreReader` reads the feature catalog from cartwise's online store
+  (:mod:`cartwise.features.online`), in one round trip, with short socket timeouts
+  when the store is Redis.
+* :class:`RedisHashReader` reads plain Redis hashes per entity
+  (``{prefix}:customer:{id}``, ``{prefix}:merchant:{id}``, ``{prefix}:device:{id}``)
+  with one pipelined HMGET round trip: the layout an external feature pipeline can write.
+* :class:`CircuitBreaker` wraps either: after ``failures`` errors in a row it stops
+  calling the store for ``cooldown_seconds`` (the decision uses safe defaults and is
+  flagged degraded), then lets one call through to test it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from cartwise.errors import OnlineStoreError
+from cartwise.serving.ports import CheckoutFacts, FeatureReader
+
+__all__ = ["CircuitBreaker", "CircuitOpenError", "OnlineStoreReader", "RedisHashReader"]
+
+logger = logging.getLogger(__name__)
+
+
+class CircuitOpenError(OnlineStoreError):
+    """The online store failed repeatedly; it is not called until the cool-down ends."""
+
+
+class RedisHashReader:
+    """Entity hashes in Redis, read with one pipelined HMGET per entity in a single round trip."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "cw:serving",
+        customer_fields: Sequence[str] = (),
+        merchant_fields: Sequence[str] = (),
+        device_fields: Sequence[str] = (),
+        timeout_seconds: float = 0.015,
+    ) -> None:
+        import redis
+
+        self.url = url
+        self.key_prefix = key_prefix
+        self.fields = {
+            "customer": tuple(customer_fields),
+            "merchant": tuple(merchant_fields),
+            "device": tuple(device_fields),
+        }
+        # Short timeouts: a slow store must cost at most a few ms of the decision's budget.
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry_on_timeout=False,
+        )
+
+    def _keys(self, facts: CheckoutFacts) -> list[tuple[str, str]]:
+        return [
+            ("customer", f"{self.key_prefix}:customer:{facts.customer_id}"),
+            ("merchant", f"{self.key_prefix}:merchant:{facts.merchant_id}"),
+            ("device", f"{self.key_prefix}:device:{facts.device_id}"),
+        ]
+
+    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+        import redis
+
+        pipe = self._client.pipeline(transaction=False)
+        wanted = [(entity, key) for entity, key in self._keys(facts) if self.fields[entity]]
+        for entity, key in wanted:
+            pipe.hmget(key, self.fields[entity])
+        try:
+            results = pipe.execute()
+        except redis.RedisError as exc:
+            raise OnlineStoreError(f"online store at {self.url} failed: {type(exc).__name__}") from exc
+        out: dict[str, float | None] = {}
+        for (entity, _), values in zip(wanted, results, strict=True):
+            for name, raw in zip(self.fields[entity], values, strict=True):
+                out[name] = None if raw is None else float(raw)
+        return out
+
+    def write(self, entity: str, entity_id: Any, values: dict[str, float]) -> None:
+        """Set an entity's features (used by loaders and tests)."""
+        self._client.hset(f"{self.key_prefix}:{entity}:{entity_id}", mapping=values)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class OnlineStoreReader:
+    """cartwise's online store (memory or Redis), read for a checkout's customer, device and merchant."""
+
+    def __init__(self, store: Any, *, timeout_seconds: float = 0.015) -> None:
+        self.store = store
+        client_url = getattr(store, "url", None)
+        if client_url is not None and hasattr(store, "_client"):
+            import redis
+
+            # The store builds a client without timeouts; serving needs short ones.
+            store._client = redis.Redis.from_url(
+                client_url,
+                socket_timeout=timeout_seconds,
+                socket_connect_timeout=timeout_seconds,
+                retry_on_timeout=False,
+            )
+
+    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+        import redis
+
+        keys = {
+            "customer_id": facts.customer_id,
+            "device_id": facts.device_id,
+            "payment_instrument_id": facts.payment_instrument_id,
+            "ip_hash": facts.ip_hash,
+            "shipping_address_hash": facts.shipping_address_hash,
+            "merchant_id": facts.merchant_id,
+            "product_id": facts.product_id,
+        }
+        try:
+            return dict(self.store.get_online_features(keys, facts.at_us))
+        except redis.RedisError as exc:
+            raise OnlineStoreError(f"online store failed: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class CircuitBreaker:
+    """Stops calling a failing feature reader for a while, so degraded answers stay fast."""
+
+    def __init__(self, reader: FeatureReader, *, failures: int = 3, cooldown_seconds: float = 2.0) -> None:
+        self.reader = reader
+        self.failures = failures
+        self.cooldown_seconds = cooldown_seconds
+        self._consecutive = 0
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+        if self._open_until and time.monotonic() < self._open_until:
+            raise CircuitOpenError("online store circuit is open after repeated failures")
+        try:
+            values = self.reader.read(facts)
+        except Exception:
+            with self._lock:
+                self._consecutive += 1
+                if self._consecutive >= self.failures:
+                    self._open_until = time.monotonic() + self.cooldown_seconds
+                    logger.warning(
+                        "online store failed %d times in a row; using defaults for %.1fs",
+                        self._consecutive,
+                        self.cooldown_seconds,
+                    )
+            raise
+        if self._consecutive:
+            with self._lock:
+                self._consecutive = 0
+                self._open_until = 0.0
+        return values
+
+    def close(self) -> None:
+        self.reader.close()

@@ -1,0 +1,158 @@
+"""The service's adapters on cartwise's real model bundles and registry cache."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cartwise.errors import RegistryError
+from cartwise.serving.adapters import (
+    CreditBundleScorer,
+    FraudBundleScorer,
+    RecsBundleRecommender,
+    RegistryModelSource,
+    catalog_request_features,
+)
+from cartwise.serving.models import ModelManager
+from cartwise.serving.ports import CheckoutFacts
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
+from serving_fixtures import _fraud_frame
+
+
+@pytest.fixture(scope="module")
+def fraud_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cartwise.decisions.fraud_policy import FraudPolicy
+    from cartwise.models.fraud import FraudModel
+
+    X, y = _fraud_frame(np.random.default_rng(3), 1500)
+    model = FraudModel(n_estimators=20, max_depth=3, n_jobs=1, calibration="platt").fit(X, y)
+    return Path(
+        model.to_bundle(tmp_path_factory.mktemp("f") / "bundle", policy=FraudPolicy(review_ratio=0.5))
+    )
+
+
+def test_fraud_adapter_matches_the_bundle(fraud_dir: Path) -> None:
+    from cartwise.models.fraud.bundle import load_bundle
+
+    bundle = load_bundle(fraud_dir)
+    scorer = FraudBundleScorer(bundle)
+    X, _ = _fraud_frame(np.random.default_rng(9), 50)
+    expected = bundle.predict_proba(X)[:, 1]
+    got = [scorer.score(row) for row in X.to_dict("records")]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    risky = X.iloc[int(np.argmax(expected))].to_dict()
+    assert scorer.decide(float(expected.max()), 10**9) == "decline"
+    assert scorer.decide(0.0, 100) == "approve"
+    reasons = scorer.reasons(risky, 2)
+    assert len(reasons) == 2
+    assert all(r.code and r.description for r in reasons)
+    # a missing feature scores as NaN (XGBoost's missing branch), not an error
+    assert 0.0 <= scorer.score({"amount_minor": 100.0}) <= 1.0
+
+
+def test_credit_adapter_on_a_real_bundle(tmp_path: Path) -> None:
+    from cartwise.models.credit import MonotonePDModel, load_bundle, to_bundle
+    from cartwise.models.credit.synthetic import BNPL_CREDIT_FEATURES, synthetic_applicants
+
+    data = synthetic_applicants(1_500, seed=5)
+    model = MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=1, n_estimators=40).fit(data.X, data.y)
+    to_bundle(model, tmp_path / "credit")
+    scorer = CreditBundleScorer(load_bundle(tmp_path / "credit"))
+    rows = data.X.head(40).to_dict("records")
+    expected = model.predict_proba(data.X.head(40))[:, 1]
+    np.testing.assert_allclose([scorer.score(r) for r in rows], expected, rtol=1e-6)
+    results = [scorer.decide(r, 10_000, "pay_in_4") for r in rows]
+    assert {r.outcome for r in results} <= {"approve", "review", "decline"}
+    approved = [r for r in results if r.outcome == "approve"]
+    assert approved
+    assert all(r.plan_options and r.approved_limit_minor >= 10_000 for r in approved)
+    # the fast path (ONNX + the policy's vectorised rule) agrees with decide_credit
+    from cartwise.models.credit import decide_credit
+
+    bundle = load_bundle(tmp_path / "credit")
+    slow = decide_credit(bundle.model, data.X.head(40), np.full(40, 10_000.0), params=bundle.policy)
+    assert [r.outcome != "decline" for r in results] == list(slow["decision"] == "approve")
+    np.testing.assert_allclose([r.approved_limit_minor for r in results], slow["limit_minor"], rtol=1e-3)
+    for r, codes in zip(results, slow["reasons"], strict=True):
+        assert [c.code for c in r.reasons] == [c.code for c in codes]
+    huge = scorer.decide(rows[0], 10**9, "pay_in_4")
+    assert huge.outcome == "decline"
+    assert huge.reasons
+    assert huge.plan_options == ()
+
+
+def test_recs_adapter_filters_to_affordable_products(tmp_path: Path) -> None:
+    from cartwise.models.recs import EASE, RecsBundle, load_bundle
+
+    rng = np.random.default_rng(0)
+    rows = [(u, int(i), 1.0) for u in range(30) for i in rng.choice(40, 6, replace=False)]
+    model = EASE(l2=5.0).fit(pd.DataFrame(rows, columns=["user_id", "item_id", "weight"]))
+    RecsBundle.from_model(model).to_bundle(tmp_path / "recs")
+    prices = {i: 1_000 * (i + 1) for i in range(40)}
+    recs = RecsBundleRecommender(load_bundle(tmp_path / "recs"), prices)
+    unfiltered = recs.recommend(3, 10)
+    assert len(unfiltered) == 10
+    cheap = recs.recommend(3, 5, max_price_minor=15_000)
+    assert cheap
+    assert all(h.price_minor is not None and h.price_minor <= 15_000 for h in cheap)
+    scores = [h.score for h in cheap]
+    assert scores == sorted(scores, reverse=True)
+    with pytest.raises(Exception, match="embeddings"):
+        recs.search("shoes", 3)
+
+
+def test_catalog_request_features_match_the_offline_functions() -> None:
+    at_us = 1_764_000_000 * 1_000_000 + 5 * 3_600_000_000
+    facts = CheckoutFacts(1, 2, 3, "d", 20_000, 1, "pay_monthly_6", "card", at_us)
+    out = catalog_request_features(facts, {"customer__amount_minor__mean__30d": 10_000.0})
+    assert out["amount_to_customer_mean_30d"] == pytest.approx(2.0)
+    assert out["log_amount"] == pytest.approx(math.log1p(20_000), rel=1e-6) or out["log_amount"] > 0
+    assert out["installment_amount_minor"] == pytest.approx(20_000 / 6)
+    assert out["plan_length_days"] == pytest.approx(150.0)
+    assert out["tenure_days"] is None  # no account history: missing, not an error
+
+
+def test_registry_down_at_start_serves_the_cached_champion(
+    tmp_path: Path, fraud_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from cartwise.registry.registry import ModelRegistry
+
+    cache = tmp_path / "bundle_cache"
+    shutil.copytree(fraud_dir, cache / "fraud" / "v5" / "bundle")
+    (cache / "fraud" / "champion.json").write_text(
+        json.dumps({"version": 5, "at": "2026-11-25T00:00:00+00:00"})
+    )
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    unreachable = "http://127.0.0.1:1"  # nothing listens on port 1
+    source = RegistryModelSource(ModelRegistry(unreachable, cache_dir=cache))
+    loaded = source.load("fraud", "champion")
+    assert loaded.version == "5"
+    assert isinstance(loaded.scorer, FraudBundleScorer)
+    manager = ModelManager(source, models=("fraud",), poll_seconds=0)
+    assert manager.load()
+    assert manager.snapshot is not None
+    manager.close()
+    # without a cached bundle it refuses, saying why
+    empty = ModelManager(
+        RegistryModelSource(ModelRegistry(unreachable, cache_dir=tmp_path / "empty")),
+        models=("fraud",),
+        poll_seconds=0,
+    )
+    assert not empty.load()
+    assert empty.not_ready_reason is not None
+    assert "MLflow registry" in empty.not_ready_reason
+    empty.close()
+    with pytest.raises(RegistryError):
+        RegistryModelSource(ModelRegistry(unreachable, cache_dir=tmp_path / "empty")).load(
+            "fraud", "champion"
+        )

@@ -58,6 +58,7 @@ def settings_from(ctx: typer.Context) -> Settings:
 def _register() -> None:
     # One line per command module; each module adds its commands to `app`.
     from cartwise.cli import data_commands  # noqa: F401
+    from cartwise.cli import demo_commands  # noqa: F401
     from cartwise.cli import serve_commands  # noqa: F401
     from cartwise.cli import model_commands  # noqa: F401
     from cartwise.cli import online_commands  # noqa: F401

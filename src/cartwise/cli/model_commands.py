@@ -42,6 +42,14 @@ def _when(text: str | None, option: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _first_clause(text: str | None, limit: int = 60) -> str:
+    """A table-sized start of a long refusal; the whole text is printed below the table."""
+    if not text:
+        return ""
+    head = text.split(";")[0]
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
@@ -299,8 +307,11 @@ def pipeline_run(
             f"v{outcome.champion_version}" if outcome.champion_version else "-",
             "passed" if outcome.gates_passed else "failed",
             "yes" if outcome.promoted else "no",
-            outcome.refusal or "",
+            _first_clause(outcome.refusal),
         )
     console.print(summary)
+    for result in results:  # the full reasons, unwrapped, below the table
+        if result.outcome is not None and result.outcome.refusal:
+            console.print(f"[yellow]{result.model}:[/] {result.outcome.refusal}", highlight=False)
     if any(r.error for r in results):
         raise typer.Exit(1)

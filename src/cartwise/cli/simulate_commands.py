@@ -1,4 +1,4 @@
-"""Simulator commands: ``cartwise simulate`` writes a simulated marketplace, ``cartwise demo`` shows it."""
+"""``cartwise simulate``: write a simulated pay-later marketplace into the warehouse."""
 
 from __future__ import annotations
 
@@ -37,10 +37,17 @@ DriftOption = Annotated[
 
 
 def simulate_into_warehouse(
-    settings: Settings, customers: int, days: int, seed: int | None, drift_start_day: int | None
+    settings: Settings,
+    customers: int,
+    days: int,
+    seed: int | None,
+    drift_start_day: int | None,
+    *,
+    start: dt.datetime | None = None,
 ) -> DataSummary:
     """Simulate with progress bars, replace the warehouse's tables, and summarise them."""
     from cartwise.data.simulator import SimulationConfig, run
+    from cartwise.data.simulator.config import DEFAULT_START
     from cartwise.data.simulator.manifest import SimulationManifest, write_manifest
     from cartwise.data.simulator.summary import summarize
 
@@ -48,6 +55,7 @@ def simulate_into_warehouse(
         customers=customers,
         days=days,
         seed=settings.seed if seed is None else seed,
+        start=start if start is not None else DEFAULT_START,
         drift_start_day=drift_start_day,
     )
     started = time.perf_counter()
@@ -128,18 +136,8 @@ def simulate(
     console.print(render_summary(summary))
 
 
-def demo_simulation(settings: Settings, customers: int, days: int, seed: int | None) -> DataSummary:
+def demo_simulation(
+    settings: Settings, customers: int, days: int, seed: int | None, start: dt.datetime | None = None
+) -> DataSummary:
     """The data stage of the demo: simulate the marketplace and summarise it."""
-    return simulate_into_warehouse(settings, customers, days, seed, None)
-
-
-@app.command("demo")
-def demo(
-    ctx: typer.Context,
-    customers: CustomersOption = 50_000,
-    days: DaysOption = 120,
-    seed: SeedOption = None,
-) -> None:
-    """Run the platform end to end on embedded defaults: simulate a marketplace, then summarise it."""
-    summary = demo_simulation(settings_from(ctx), customers, days, seed)
-    console.print(render_summary(summary))
+    return simulate_into_warehouse(settings, customers, days, seed, None, start=start)

@@ -30,11 +30,17 @@ def _root(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Where cartwise keeps its data (default ./cartwise-data).", envvar="CARTWISE_DATA_DIR"),
+        typer.Option(
+            "--data-dir",
+            help="Where cartwise keeps its data (default ./cartwise-data).",
+            envvar="CARTWISE_DATA_DIR",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="YAML settings file (adapters, DSNs, ports).", envvar="CARTWISE_CONFIG"),
+        typer.Option(
+            "--config", "-c", help="YAML settings file (adapters, DSNs, ports).", envvar="CARTWISE_CONFIG"
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
@@ -57,14 +63,16 @@ def settings_from(ctx: typer.Context) -> Settings:
 
 def _register() -> None:
     # One line per command module; each module adds its commands to `app`.
-    from cartwise.cli import data_commands  # noqa: F401
-    from cartwise.cli import demo_commands  # noqa: F401
-    from cartwise.cli import serve_commands  # noqa: F401
-    from cartwise.cli import model_commands  # noqa: F401
-    from cartwise.cli import online_commands  # noqa: F401
-    from cartwise.cli import features_commands  # noqa: F401
-    from cartwise.cli import monitor_commands  # noqa: F401
-    from cartwise.cli import simulate_commands  # noqa: F401
+    from cartwise.cli import (
+        data_commands,  # noqa: F401
+        demo_commands,  # noqa: F401
+        features_commands,  # noqa: F401
+        model_commands,  # noqa: F401
+        monitor_commands,  # noqa: F401
+        online_commands,  # noqa: F401
+        serve_commands,  # noqa: F401
+        simulate_commands,  # noqa: F401
+    )
 
 
 def main() -> None:

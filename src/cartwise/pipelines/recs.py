@@ -6,15 +6,24 @@
   what each already-known shopper added to a cart or bought then (items they had
   already interacted with before the cut-off are removed from the truth, since
   recommendations remove seen items).
-- Model: :func:`cartwise.models.recs.choose_recommender` (EASE up to 10k items, ALS above).
+- Model: :func:`cartwise.models.recs.choose_recommender` (EASE up to 10k items, ALS above),
+  wrapped in :class:`cartwise.models.recs.ColdStartRecommender`: every product of the
+  ``products`` table is embedded from its text (title, category, description) with the
+  bundled all-MiniLM-L6-v2 model, products nobody interacted with are scored through
+  their text neighbours, and the vectors go into the bundle so the service can search.
+- Embedding cache: ``<data_dir>/embeddings/<model-name>/`` keyed by a hash of each
+  product's text (:class:`cartwise.models.recs.embedding_cache.EmbeddingCache`), so a
+  run embeds only new or changed products; the counts are logged as the run's params
+  ``embeddings_embedded`` and ``embeddings_reused``.
 - Primary metric: nDCG@10 (Microsoft Recommenders' definition); no calibration gate
   (scores are not probabilities).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +40,8 @@ from cartwise.registry.schema import InputSchema
 
 __all__ = ["RecsTrainer", "make_trainer"]
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class RecsTrainer:
@@ -46,14 +57,37 @@ class RecsTrainer:
     higher_is_better: bool = True
     calibration_metric: str | None = None
     loader: str = "cartwise.models.recs.bundle:load_bundle"
+    neighbours: int = 10
+    embedding_cache_dir: Path | None = None
+    """Where the embedding cache lives; ``<data_dir>/embeddings/<model-name>`` when None."""
+    embedding_counts_: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def params(self) -> Mapping[str, Any]:
+        from cartwise.models.recs.embeddings import EMBEDDING_MODEL
+
+        # The counts are known after fit; the lifecycle reads params after fitting.
         return {
             "holdout_days": self.holdout_days,
             "half_life_days": self.half_life_days,
             "k": self.k,
             "max_eval_users": self.max_eval_users,
+            "neighbours": self.neighbours,
+            "embedding_model": EMBEDDING_MODEL,
+            **{f"embeddings_{name}": count for name, count in self.embedding_counts_.items()},
         }
+
+    def _products(self, context: TrainContext) -> pd.DataFrame:
+        table = read_table_checked(
+            context.warehouse, "products", ["product_id", "title", "description", "category"]
+        )
+        products = table.select(["product_id", "title", "description", "category"]).to_pandas()
+        if products.empty:
+            raise TrainingDataError(
+                "the products table is empty; recommendations embed every product's text, "
+                "so load the catalogue with `cartwise ingest products FILE`"
+            )
+        latest: pd.DataFrame = products.drop_duplicates("product_id", keep="last")
+        return latest.sort_values("product_id", kind="stable").reset_index(drop=True)
 
     def build_data(self, context: TrainContext) -> TrainingData:
         from cartwise.features.catalog import RECS_FEATURES
@@ -100,17 +134,39 @@ class RecsTrainer:
             raise TrainingDataError(
                 "no known shopper bought or carted a new known product in the recs holdout"
             )
+        products = self._products(context)
+        unknown = ~train["item_id"].isin(products["product_id"])
+        if unknown.any():
+            examples = train.loc[unknown, "item_id"].drop_duplicates().head(5).tolist()
+            raise TrainingDataError(
+                f"events reference {train.loc[unknown, 'item_id'].nunique()} products missing from the "
+                f"products table, e.g. {examples}; ingest those products (their text is embedded for "
+                "cold start and search) or remove the events"
+            )
+        cache_dir = self.embedding_cache_dir
+        if cache_dir is None:
+            from cartwise.models.recs.embeddings import EMBEDDING_MODEL
+
+            cache_dir = context.settings.data_dir / "embeddings" / EMBEDDING_MODEL
         return TrainingData(
             train=train,
             holdout=truth.rename(columns={"event_at": "timestamp"}),
             time_column="timestamp",
             feature_version=RECS_FEATURES.version,
+            extra={"products": products, "embedding_cache_dir": Path(cache_dir)},
         )
 
     def fit(self, data: TrainingData, seed: int) -> Any:
-        from cartwise.models.recs import choose_recommender
+        from cartwise.models.recs import ColdStartRecommender, choose_recommender
+        from cartwise.models.recs.embedding_cache import EmbeddingCache
 
-        model = choose_recommender(int(data.train["item_id"].nunique()), seed=seed, num_threads=2)
+        cached = EmbeddingCache(data.extra["embedding_cache_dir"]).embed(data.extra["products"])
+        self.embedding_counts_ = {"embedded": cached.embedded, "reused": cached.reused}
+        logger.info(
+            "product embeddings: %d embedded, %d reused from the cache", cached.embedded, cached.reused
+        )
+        base = choose_recommender(int(data.train["item_id"].nunique()), seed=seed, num_threads=2)
+        model = ColdStartRecommender(base, cached.embeddings, neighbours=self.neighbours)
         return model.fit(data.train)
 
     def write_bundle(self, model: Any, directory: Path) -> None:

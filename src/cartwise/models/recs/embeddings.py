@@ -24,6 +24,7 @@ from cartwise.errors import SchemaError
 
 __all__ = [
     "EMBEDDING_DIM",
+    "EMBEDDING_MODEL",
     "ProductEmbeddings",
     "TextEncoder",
     "embed_products",
@@ -36,6 +37,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+"""Name of the bundled text model; the embedding cache keeps one directory per model."""
 
 
 class TextEncoder(Protocol):

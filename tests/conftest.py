@@ -9,22 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from shared_datasets import SHARED_DATASETS, shared_dataset
+
+__all__ = ["SHARED_DATASETS", "shared_dataset"]
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = Path(os.environ.get("CARTWISE_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 POSTGRES_DSN = os.environ.get("CARTWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CARTWISE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-
-def shared_dataset(name: str) -> Path:
-    """Path of a dataset folder under ../shared/datasets, or skip the test saying why."""
-    path = SHARED_DATASETS / name
-    if not path.exists():
-        pytest.skip(f"dataset {name} not found at {path}: ../shared/datasets is absent on this machine")
-    return path
 
 
 @pytest.fixture

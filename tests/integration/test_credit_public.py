@@ -10,7 +10,7 @@ from cartwise.models.credit.features import is_protected
 from cartwise.models.credit.public_data import load_german
 from cartwise.models.fairness import fairness_gate, fairness_report
 from cartwise.models.metrics import expected_calibration_error, roc_auc
-from conftest import shared_dataset
+from shared_datasets import shared_dataset
 
 
 @pytest.mark.shared_data

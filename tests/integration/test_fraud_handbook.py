@@ -17,7 +17,7 @@ from cartwise.models.fraud.handbook import (
     score_handbook,
     split_chapter3,
 )
-from conftest import shared_dataset
+from shared_datasets import shared_dataset
 
 pytestmark = [pytest.mark.shared_data]
 

@@ -9,8 +9,9 @@
     order), features defined in the feature platform
     (:mod:`cartwise.models.fraud.handbook_features`) and computed by its offline
     point-in-time ``training_frame``, then cartwise's calibrated XGBoost fraud
-    model, on the same train / delay / test windows. Hyperparameters are chosen
-    on two validation folds shifted 7 and 14 days earlier (never the test week).
+    model, on the same train / delay / test windows. Hyperparameters (and the
+    feature set) are chosen on two validation folds shifted 7 and 14 days earlier
+    (never the test week): the best mean CP@100 among settings with mean AP >= 0.72.
 
     python benchmarks/fraud_handbook.py                # uses the parameters chosen by --tune
     python benchmarks/fraud_handbook.py --tune         # re-runs the validation grid first
@@ -53,16 +54,23 @@ from cartwise.models.fraud.handbook_features import (
 
 logger = logging.getLogger("fraud_handbook")
 
-CHOSEN_PARAMS: dict[str, Any] = {"scale_pos_weight": 5.0, "max_bin": 1024}
-"""Chosen by ``--tune`` on the validation folds (mean average precision); see docs/fraud.md."""
+CHOSEN_PARAMS: dict[str, Any] = {"scale_pos_weight": 5.0, "max_bin": 1024, "min_child_weight": 5}
+"""Chosen by ``--tune`` on the validation folds (best mean CP@100 with mean AP >= 0.72); see docs/fraud.md."""
 
+GOAL_AP = 0.72
+GOAL_CP100 = 0.305
+
+_BASE: dict[str, Any] = {"scale_pos_weight": 5.0, "max_bin": 1024}
 TUNING_GRID: list[dict[str, Any]] = [
-    {},
-    {"scale_pos_weight": None},
-    {"scale_pos_weight": None, "max_bin": 1024},
-    {"scale_pos_weight": 5.0, "max_bin": 1024},
-    {"scale_pos_weight": None, "max_bin": 1024, "max_depth": 8},
-    {"scale_pos_weight": None, "max_bin": 1024, "learning_rate": 0.1},
+    _BASE,
+    {**_BASE, "scale_pos_weight": None},
+    {**_BASE, "scale_pos_weight": "balanced"},
+    {**_BASE, "n_estimators": 500},
+    {**_BASE, "n_estimators": 600, "learning_rate": 0.025},
+    {**_BASE, "max_depth": 4},
+    {**_BASE, "max_depth": 8},
+    {**_BASE, "colsample_bytree": 0.5},
+    {**_BASE, "min_child_weight": 5},
 ]
 
 VALIDATION_WINDOWS = (CHAPTER3_WINDOWS.shifted(-7), CHAPTER3_WINDOWS.shifted(-14))
@@ -99,7 +107,7 @@ def own_frame(data: Path) -> pd.DataFrame:
     orders = load_raw_into(warehouse, data)
     first = min(w.train_start for w in VALIDATION_WINDOWS)
     orders = orders[orders["created_at"] >= pd.Timestamp(first, tz="UTC")]
-    frame = handbook_training_frame(warehouse, orders)
+    frame: pd.DataFrame = handbook_training_frame(warehouse, orders)
     logger.info(
         "feature platform: %d rows x %d features in %.1f s",
         len(frame),
@@ -126,20 +134,34 @@ def _scores(test: pd.DataFrame, p: np.ndarray) -> HandbookScores:
 
 
 def tune(frame: pd.DataFrame, features: list[str], threads: int) -> dict[str, Any]:
-    best: tuple[float, dict[str, Any]] = (-1.0, {})
+    """The grid entry with the best mean validation CP@100 among those with mean AP >= 0.72.
+
+    Ties (CP@100 moves in steps of one card over a week) go to the higher mean AP.
+    """
+    results: list[tuple[float, float, dict[str, Any]]] = []
     for params in TUNING_GRID:
-        aps = []
+        aps, cps = [], []
         for windows in VALIDATION_WINDOWS:
             train, valid = _split(frame, windows)
             model = FraudModel(calibration=None, n_jobs=threads, **params).fit(
                 train[features], train["fraud"]
             )
-            aps.append(_scores(valid, model.decision_score(valid[features])).average_precision)
-        logger.info("validation %s: AP %s mean %.4f", params, [round(a, 4) for a in aps], np.mean(aps))
-        if np.mean(aps) > best[0]:
-            best = (float(np.mean(aps)), params)
-    logger.info("chosen on validation: %s (mean AP %.4f)", best[1], best[0])
-    return best[1]
+            s = _scores(valid, model.decision_score(valid[features]))
+            aps.append(s.average_precision)
+            cps.append(s.card_precision_100)
+        logger.info(
+            "validation %s: AP %s mean %.4f, CP@100 %s mean %.4f",
+            params,
+            [round(a, 4) for a in aps],
+            np.mean(aps),
+            [round(c, 4) for c in cps],
+            np.mean(cps),
+        )
+        results.append((float(np.mean(cps)), float(np.mean(aps)), params))
+    eligible = [r for r in results if r[1] >= GOAL_AP] or results
+    cp, ap, best = max(eligible, key=lambda r: (round(r[0], 6), r[1]))
+    logger.info("chosen on validation: %s (mean CP@100 %.4f, mean AP %.4f)", best, cp, ap)
+    return best
 
 
 def own_pipeline(frame: pd.DataFrame, params: dict[str, Any], threads: int) -> dict[str, Any]:
@@ -226,7 +248,7 @@ def main() -> None:
                 *s.as_tuple(),
             ]
         )
-        goal = s.average_precision >= 0.72 and s.card_precision_100 >= 0.305
+        goal = s.average_precision >= GOAL_AP and s.card_precision_100 >= GOAL_CP100
         pol = own["policy"]
         notes += [
             f"cartwise pipeline: parameters {params}, calibration {own['calibration']}, "

@@ -122,7 +122,7 @@ class FraudTrainer:
             max_depth=self.max_depth,
             learning_rate=self.learning_rate,
             random_state=seed,
-            n_jobs=2,
+            n_jobs=1,  # one thread fits far faster than two on a busy 2-core machine (docs/fraud.md)
         ).fit(fit_rows[features], fit_rows["is_fraud"].to_numpy())
         policy = None
         if policy_rows["is_fraud"].nunique() == 2:

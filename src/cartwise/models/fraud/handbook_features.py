@@ -19,7 +19,16 @@ What they capture, by fraud scenario of the simulator:
 * compromised card for 14 days, a third of amounts x5 (scenario 3): the amount
   against the customer's own history (ratio to the 30-day mean, to the 30-day
   maximum, and to the mean of 14 to 30 days ago, which a compromise of the last
-  14 days has not yet inflated), and recent spending against the 30-day mean.
+  14 days has not yet inflated), and recent spending against the 30-day mean;
+  at the card level, how many of its recent orders were spikes (an order's
+  amount at least :data:`HIGH_RATIO` times the card's mean of the 30 days before
+  that order), their share and the largest such ratio, so every order of a
+  compromised card ranks high, not only the inflated ones;
+* terminal activity: the last day's orders against the terminal's 30-day daily mean.
+
+The spike source computes each order's ratio with a SQL window over the card's
+earlier orders: exact offline; the online stream processor evaluates source
+queries per micro-batch, so this set is for offline training and benchmarks.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from cartwise.features.definitions import (
 )
 
 __all__ = [
+    "HIGH_RATIO",
     "LABEL_DELAY_DAYS",
     "MERCHANT_RISK_WINDOWS",
     "handbook_feature_set",
@@ -71,6 +81,24 @@ CHARGEBACKS = EventSource(
     "order_created_at",
     known_at_column="reported_at",
     description="Fraud reports, known 7 days after the order.",
+)
+HIGH_RATIO = 3.0
+"""An order at least this many times the customer's mean of the 30 days before it counts as a spike."""
+
+CHECKOUT_AMOUNT_RATIOS = EventSource(
+    "checkout_amount_ratios",
+    "checkouts",
+    "created_at",
+    # each order's amount over the customer's mean of strictly earlier orders in the 30 days before
+    # it: only the past of that order, so any window ending before t stays point-in-time
+    query=(
+        "SELECT checkout_id, customer_id, created_at, amount_minor, "
+        "amount_minor / AVG(amount_minor) OVER (PARTITION BY customer_id ORDER BY created_at "
+        "RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING) AS amount_ratio "
+        "FROM checkouts"
+    ),
+    order_column="checkout_id",
+    description="Orders with their amount over the customer's preceding 30-day mean.",
 )
 
 _RAW_COLUMNS = ("TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD")
@@ -181,6 +209,23 @@ def _span_mean(sum_long: Any, sum_short: Any, count_long: Any, count_short: Any)
     )
 
 
+def _share(part: Any, whole: Any) -> Any:
+    """``part / whole``; 0 when ``whole`` is 0 (no orders, so no spikes)."""
+    return np.where(np.asarray(whole, dtype=np.float64) > 0, _ratio(part, whole), 0.0)
+
+
+def _daily_rate_ratio(count_7d: Any, count_30d: Any, count_14d: Any) -> Any:
+    """Orders per day in the last 7 days over orders per day 14 to 30 days ago (NaN without those)."""
+    recent = np.asarray(count_7d, dtype=np.float64) / 7.0
+    before = (np.asarray(count_30d, dtype=np.float64) - np.asarray(count_14d, dtype=np.float64)) / 16.0
+    return _ratio(recent, before)
+
+
+def _daily_rate_ratio_30d(count_1d: Any, count_30d: Any) -> Any:
+    """Orders in the last day over the daily mean of the last 30 days (NaN without any)."""
+    return _ratio(count_1d, np.asarray(count_30d, dtype=np.float64) / 30.0)
+
+
 def _night(feature_time: Any) -> Any:
     hour = (np.asarray(feature_time, dtype=np.int64) // 3_600_000_000) % 24
     return (hour <= 6).astype(np.float64)
@@ -213,10 +258,26 @@ def handbook_feature_set(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) 
         CHECKOUTS,
         (CUSTOMER,),
         (
-            Aggregation("count", windows=("1d", "7d", "14d", "30d")),
+            Aggregation("count", windows=("1d", "3d", "7d", "14d", "30d")),
             Aggregation("mean", "amount_minor", windows=("1d", "7d", "30d")),
-            Aggregation("max", "amount_minor", windows=("1d", "7d", "14d", "30d")),
+            Aggregation("max", "amount_minor", windows=("1d", "3d", "7d", "14d", "30d")),
             Aggregation("sum", "amount_minor", windows=("1d", "14d", "30d")),
+        ),
+        groups=fraud,
+    )
+    ratios = FeatureView(
+        "customer_amount_spikes",
+        CHECKOUT_AMOUNT_RATIOS,
+        (CUSTOMER,),
+        (
+            Aggregation("max", "amount_ratio", windows=("1d", "3d", "7d", "14d")),
+            Aggregation("mean", "amount_ratio", windows=("7d",)),
+            Aggregation(
+                "count",
+                name="spike_orders",
+                where=f"amount_ratio >= {HIGH_RATIO}",
+                windows=("1d", "3d", "7d", "14d"),
+            ),
         ),
         groups=fraud,
     )
@@ -325,7 +386,44 @@ def handbook_feature_set(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) 
                 groups=fraud,
             )
         )
-    return FeatureSet((customer, merchant, merchant_fraud), tuple(on_demand), name="fraud_handbook")
+    on_demand += [
+        DerivedFeature(
+            "customer_spike_share_7d",
+            _share,
+            feature_inputs=("customer__spike_orders__count__7d", "customer__checkouts__count__7d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_spike_share_14d",
+            _share,
+            feature_inputs=("customer__spike_orders__count__14d", "customer__checkouts__count__14d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_max_3d_over_mean_14_30d",
+            _ratio,
+            feature_inputs=("customer__amount_minor__max__3d", "customer_mean_amount_14_30d"),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "customer_orders_7d_over_14_30d",
+            _daily_rate_ratio,
+            feature_inputs=(
+                "customer__checkouts__count__7d",
+                "customer__checkouts__count__30d",
+                "customer__checkouts__count__14d",
+            ),
+            groups=fraud,
+        ),
+        DerivedFeature(
+            "merchant_orders_1d_over_30d",
+            _daily_rate_ratio_30d,
+            feature_inputs=("merchant__checkouts__count__1d", "merchant__checkouts__count__30d"),
+            groups=fraud,
+        ),
+    ]
+    views = (customer, ratios, merchant, merchant_fraud)
+    return FeatureSet(views, tuple(on_demand), name="fraud_handbook")
 
 
 def handbook_training_frame(

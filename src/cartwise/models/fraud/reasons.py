@@ -30,31 +30,59 @@ logger = logging.getLogger(__name__)
 OTHER = "F_OTHER"
 
 DEFAULT_RULES: tuple[tuple[str, str, str], ...] = (
-    # (pattern on the feature name, code, text); the first matching rule wins
+    # (pattern on the feature name, code, text); the first matching rule wins, so the specific
+    # rules come before the broad per-entity ones
     (
         r"(chargeback|fraud).*(merchant|terminal)|(merchant|terminal).*(chargeback|fraud|risk)",
         "F_MERCHANT_FRAUD_RATE",
         "Merchant has a high rate of reported fraud",
     ),
+    (r"^customer.*(fraud|chargeback)", "F_CUSTOMER_FRAUD_HISTORY", "Customer has earlier fraud reports"),
     (
-        r"(device|address|ip|instrument).*(customer.*count_distinct|count_distinct.*customer|accounts)|shar",
+        r"^(device|ip|shipping_address|address|payment_instrument|instrument)__\w*count_distinct|shared|accounts",
         "F_SHARED_IDENTITY",
-        "Device, address or card shared across many accounts",
+        "Device, network, address or card shared across many accounts or cards",
     ),
     (
-        r"amount.*(ratio|_vs_|relative|zscore|spike|over)",
+        r"^customer_(device|shipping_address|payment_instrument|ip)__",
+        "F_NEW_IDENTITY",
+        "Device, address or card new for this customer",
+    ),
+    (
+        r"^customer__(device|shipping_address|payment_instrument|ip)\w*__count_distinct",
+        "F_IDENTITY_CHANGES",
+        "Customer used many different devices, addresses or cards recently",
+    ),
+    (r"tenure|created_at|account_age", "F_ACCOUNT_AGE", "New account"),
+    (
+        r"^customer__(views|add_to_carts|purchases|products_seen|sessions)__",
+        "F_BROWSING",
+        "Unusual browsing before the order",
+    ),
+    (r"amount_(to|over)_merchant", "F_AMOUNT_VS_MERCHANT", "Amount unusual for this merchant"),
+    (
+        r"^customer.*(amount_ratio|spike|(max|mean)_\w+_over_)",
+        "F_CUSTOMER_SPEND",
+        "Customer's recent spending pattern",
+    ),
+    (
+        r"amount.*(ratio|_vs_|relative|zscore|spike|over|_to_)",
         "F_AMOUNT_VS_HISTORY",
         "Amount unusual for this customer",
     ),
     (r"^device", "F_DEVICE_VELOCITY", "Many orders from this device recently"),
     (r"instrument|card", "F_INSTRUMENT_VELOCITY", "Many orders with this payment instrument recently"),
+    (r"^ip__", "F_IP_VELOCITY", "Many orders from this network address recently"),
+    (
+        r"^(shipping_)?address__",
+        "F_ADDRESS_VELOCITY",
+        "Many orders to this shipping address recently",
+    ),
     (r"^(merchant|terminal)", "F_MERCHANT_VELOCITY", "Unusual order volume at this merchant"),
-    (r"^customer.*(fraud|chargeback)", "F_CUSTOMER_FRAUD_HISTORY", "Customer has earlier fraud reports"),
     (r"^customer.*amount", "F_CUSTOMER_SPEND", "Customer's recent spending pattern"),
-    (r"^customer", "F_CUSTOMER_VELOCITY", "Many orders from this customer recently"),
+    (r"^customer|since_last_checkout", "F_CUSTOMER_VELOCITY", "Many orders from this customer recently"),
     (r"amount", "F_AMOUNT", "High order amount"),
     (r"hour|night|weekend|time|day", "F_TIME_OF_DAY", "Order placed at an unusual time"),
-    (r"age|tenure|created", "F_ACCOUNT_AGE", "New account"),
 )
 """Rules for cartwise's feature names (``{entity}__{column}__{function}__{window}`` and on-demand names)."""
 

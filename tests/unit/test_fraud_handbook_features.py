@@ -1,0 +1,64 @@
+"""The handbook's card-level spike features, computed point-in-time on a small real DuckDB warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cartwise.data.duckdb_warehouse import DuckDBWarehouse
+from cartwise.models.fraud.handbook_features import handbook_training_frame, load_raw_into
+
+
+@pytest.fixture
+def frame(tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
+    # card 1: 10.00 at noon on days 0-2, 50.00 (5x its mean) on day 3, 10.00 on day 4 at 11:00;
+    # card 2 on another terminal keeps the windows of card 1 apart from anyone else's
+    day = pd.Timestamp("2018-04-01 12:00")
+    times = [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=2), day + pd.Timedelta(days=3)]
+    times += [day + pd.Timedelta(days=4, hours=-1), day + pd.Timedelta(days=2)]
+    raw = pd.DataFrame(
+        {
+            "TRANSACTION_ID": np.arange(6, dtype=np.int64),
+            "TX_DATETIME": times,
+            "CUSTOMER_ID": [1, 1, 1, 1, 1, 2],
+            "TERMINAL_ID": [7, 7, 7, 7, 7, 8],
+            "TX_AMOUNT": [10.0, 10.0, 10.0, 50.0, 10.0, 99.0],
+            "TX_FRAUD": [0, 0, 0, 1, 0, 0],
+        }
+    )
+    raw.to_parquet(tmp_path / "raw.parquet")
+    warehouse = DuckDBWarehouse(duckdb_path)
+    try:
+        orders = load_raw_into(warehouse, tmp_path)
+        out: pd.DataFrame = handbook_training_frame(warehouse, orders).set_index("checkout_id")
+        return out
+    finally:
+        warehouse.close()
+
+
+def test_a_spike_counts_only_for_later_orders(frame: pd.DataFrame) -> None:
+    spike, after = frame.loc[3], frame.loc[4]
+    # the spike order itself is not in its own features (strictly earlier orders only)
+    assert spike["customer__spike_orders__count__1d"] == 0
+    assert spike["customer__amount_ratio__max__7d"] == pytest.approx(1.0)
+    # the next order sees it: 50 over the mean of the three earlier 10.00 orders
+    assert after["customer__amount_ratio__max__1d"] == pytest.approx(5.0)
+    assert after["customer__spike_orders__count__1d"] == 1
+    assert after["customer__spike_orders__count__3d"] == 1
+    assert after["customer__checkouts__count__3d"] == 3
+    assert after["customer_spike_share_7d"] == pytest.approx(1 / 4)
+    assert np.isnan(after["customer_max_3d_over_mean_14_30d"])  # no orders 14 to 30 days ago
+    # the first order has no history: no ratio, no spikes, share 0
+    first = frame.loc[0]
+    assert np.isnan(first["customer__amount_ratio__max__7d"])
+    assert first["customer__spike_orders__count__7d"] == 0
+    assert first["customer_spike_share_7d"] == 0.0
+
+
+def test_merchant_recent_volume_is_relative_to_its_30_day_mean(frame: pd.DataFrame) -> None:
+    # terminal 7 at day 4, 11:00: one order in the last day (day 3 noon), four in 30 days
+    assert frame.loc[4, "merchant_orders_1d_over_30d"] == pytest.approx(1 / (4 / 30))
+    assert np.isnan(frame["merchant_orders_1d_over_30d"].to_numpy(np.float64)[0])

@@ -168,16 +168,19 @@ def main() -> None:
         "--prepare", action="store_true", help="simulate, train, promote and materialize first"
     )
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--days", type=int, default=180, help="simulated days (credit needs its 90-day window to elapse)"
+    )
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the 2 cores)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-mlflow", action="store_true", help="skip the mlflow models serve comparison")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run `sudo bash scripts/system-deps.sh` (Debian's wrk package)")
 
+    load_before = os.getloadavg()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="cartwise-serving-bench-"))
     config = args.config
     if config is None:
@@ -288,7 +291,10 @@ def main() -> None:
             )
         )
 
+    load_after = os.getloadavg()
     notes = (
+        f"Load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.1f}' for x in load_after)} on 2 cores. "
         f"wrk {args.threads} thread(s), {args.connections} connections, {args.duration} s per run after a 3 s warm-up; "
         f"uvicorn {args.workers} workers; same 2-core machine for server and load generator; loopback only. "
         f"Decisions: Redis online store (catalog features, one MGET), fraud (XGBoost via ONNX) + credit champions, "

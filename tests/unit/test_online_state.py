@@ -168,3 +168,41 @@ def test_a_read_time_distinct_count_is_refused_by_name() -> None:
     )
     with pytest.raises(FeatureError, match="unpaid"):
         build_plan(FeatureSet(views=(view,)))
+
+
+def test_a_read_limited_to_some_features_gives_the_same_values_and_only_those() -> None:
+    from cartwise.features.definitions import OnDemandFeature
+    from cartwise.features.online.memory import MemoryOnlineStore
+
+    device = Entity("device", "device_id")
+    velocity = FeatureView(
+        "velocity",
+        CHECKOUTS,
+        (CUSTOMER,),
+        (Aggregation("count", windows=("1h", "24h")), Aggregation("sum", "amount_minor", windows=("24h",))),
+    )
+    devices = FeatureView("devices", CHECKOUTS, (device,), (Aggregation("count", windows=("24h",)),))
+    ratio = OnDemandFeature(
+        "share_last_hour",
+        lambda a, b: a / b,
+        feature_inputs=("customer__checkouts__count__1h", "customer__checkouts__count__24h"),
+    )
+    store = MemoryOnlineStore(FeatureSet(views=(velocity, devices), on_demand=(ratio,)))
+    plan = store.plan.views[0]
+    rows = np.zeros((3, 3 + len(plan.value_sql)), np.int64)
+    rows[:, 0] = [T0 - 30 * HOUR, T0 - 2 * HOUR, T0 - HOUR // 2]
+    rows[:, 1] = [1, 2, 3]
+    rows[:, 3] = np.array([100.0, 200.0, 300.0]).view(np.int64)
+    store.write({store.key(plan, (7,)): (ViewState(rows).encode(plan), None)})
+    keys = {"customer_id": 7, "device_id": "d"}
+    full = store.get_online_features(keys, T0)
+    wanted = {"share_last_hour", "amount_minor"}  # a derived feature and a request field
+    part = store.get_online_features(keys, T0, features=wanted)
+    # the derived feature and its inputs, nothing from the device view or other aggregations
+    assert set(part) == {
+        "share_last_hour",
+        "customer__checkouts__count__1h",
+        "customer__checkouts__count__24h",
+    }
+    assert {k: full[k] for k in part} == part
+    assert part["share_last_hour"] == pytest.approx(0.5)

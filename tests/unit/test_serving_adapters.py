@@ -86,6 +86,17 @@ def test_credit_adapter_on_a_real_bundle(tmp_path: Path) -> None:
     assert huge.outcome == "decline"
     assert huge.reasons
     assert huge.plan_options == ()
+    # the recommendations' limit (no reasons) is the decision's limit
+    assert [scorer.limit(r) for r in rows] == [r.approved_limit_minor for r in results]
+    # the closed-form policy gives exactly CreditPolicy's limits and qualification
+    pds = np.concatenate([[0.0, 1.0, 1e-9], np.random.default_rng(1).uniform(0, 0.3, 500)])
+    margin, el = scorer.policy.rates(pds)
+    limits = scorer.policy.limits(pds)
+    qualifies = (margin > 0) & (el <= scorer.policy.params.risk_appetite) & (limits > 0)
+    for i, p in enumerate(pds):
+        ok, lim = scorer._plan_limits([float(p)] * len(scorer.plans))
+        assert lim == limits[i].tolist()
+        assert ok == qualifies[i].tolist()
 
 
 def test_recs_adapter_filters_to_affordable_products(tmp_path: Path) -> None:

@@ -91,6 +91,9 @@ class FraudBundleScorer:
         self._code_rank = np.arange(len(self._codes))
 
     def score(self, features: Mapping[str, Any]) -> float:
+        score_row = getattr(self.bundle, "score_row", None)
+        if score_row is not None:  # ONNX and scalar calibration: no per-call arrays
+            return float(score_row(self._row(features)))
         raw = self.bundle.scorer.score_one(self._row(features))
         return float(self.bundle.calibrate(np.array([raw]))[0])
 
@@ -150,6 +153,39 @@ class CreditBundleScorer:
                 booster_to_onnx(booster, len(self.feature_names)), len(self.feature_names)
             )
             self._plan_col = self.feature_names.index(self.plan_feature) if self.plan_feature else None
+            self._plan_values = np.array([[p.n_installments] for p in self.plans], dtype=np.float32)
+            self._calibrate_one = getattr(bundle.model.calibrator_, "transform_one", None)
+            self._reason_setup()
+        self._closed_form()
+
+    def _closed_form(self) -> None:
+        """Per plan, the constants of CreditPolicy.rates / limits, so one applicant costs a few float ops."""
+        prm = self.policy.params
+        fee = prm.merchant_fee_rate
+        self._terms = [
+            (
+                t.plan_type,
+                fee * t.fee_multiplier,  # revenue rate
+                prm.funding_cost_annual * t.exposure_fraction * t.duration_years / 2.0,
+                t.exposure_fraction,
+            )
+            for t in self.plans
+        ]
+
+    def _plan_limits(self, pds: list[float]) -> tuple[list[bool], list[int]]:
+        """CreditPolicy's qualification and limit per plan, for one applicant (same float operations)."""
+        prm = self.policy.params
+        qualifies: list[bool] = []
+        limits: list[int] = []
+        for (_, revenue, funding, exposure), p in zip(self._terms, pds, strict=True):
+            el = p * prm.loss_given_default * exposure
+            margin = revenue - funding - el
+            raw = math.floor(prm.max_expected_loss_minor / el) if el > 0 else math.inf
+            lim = min(raw, prm.max_limit_minor)
+            limit = int(lim) if lim >= prm.min_limit_minor else 0
+            limits.append(limit)
+            qualifies.append(margin > 0 and el <= prm.risk_appetite and limit > 0)
+        return qualifies, limits
 
     # -- fast path ----------------------------------------------------------------
     def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -159,46 +195,80 @@ class CreditBundleScorer:
 
     def _pd(self, rows: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.float64]]:
         assert self._onnx is not None
+        if rows.shape[0] == 1 and self._calibrate_one is not None:
+            p = float(self._calibrate_one(self._onnx.score_one(rows)))
+            return np.array([min(max(p, 0.0), 1.0)])
         raw = self._onnx.score(rows)
         return np.clip(np.asarray(self.bundle.model.calibrator_.transform(raw), dtype=np.float64), 0.0, 1.0)
 
+    def _pds(self, row: np.ndarray[Any, np.dtype[np.float32]]) -> list[float]:
+        """PD per plan (the plan is a model input when ``plan_feature`` is set)."""
+        if self._plan_col is None:
+            return [float(self._pd(row)[0])] * len(self.plans)
+        rows = np.repeat(row, len(self.plans), axis=0)
+        rows[:, self._plan_col : self._plan_col + 1] = self._plan_values
+        return [float(v) for v in self._pd(rows)]
+
+    def limit(self, features: Mapping[str, Any]) -> int:
+        """The applicant's credit limit across plans (minor units): PD and the closed-form policy, no reasons."""
+        if self._onnx is None:
+            return self.decide(features, 1, self.plans[0].plan_type).approved_limit_minor
+        qualifies, limits = self._plan_limits(self._pds(self._row(features)))
+        return max((lim if ok else 0) for ok, lim in zip(qualifies, limits, strict=True))
+
     def _fast_decide(self, features: Mapping[str, Any], amount_minor: int, plan_type: str) -> CreditResult:
         row = self._row(features)
-        if self._plan_col is not None:
-            rows = np.repeat(row, len(self.plans), axis=0)
-            rows[:, self._plan_col] = [p.n_installments for p in self.plans]
-            pds = self._pd(rows).reshape(1, -1)
-        else:
-            pds = np.repeat(self._pd(row).reshape(1, 1), len(self.plans), axis=1)
-        # the rule of CreditPolicy.decide, for one applicant, without building a frame
-        margin, el = self.policy.rates(pds)
-        limits = self.policy.limits(pds)
-        qualifies = (margin[0] > 0) & (el[0] <= self.policy.params.risk_appetite) & (limits[0] > 0)
-        covers = qualifies & (limits[0] >= amount_minor)
-        approved = [p.plan_type for p, ok in zip(self.plans, covers, strict=True) if ok]
-        limit = int(np.where(qualifies, limits[0], 0).max())
-        pd_value = float(pds[0].min())  # as decide_credit reports it
+        pds = self._pds(row)
+        # the rule of CreditPolicy.decide, for one applicant, in plain floats
+        qualifies, limits = self._plan_limits(pds)
+        approved = [
+            name
+            for (name, *_), ok, lim in zip(self._terms, qualifies, limits, strict=True)
+            if ok and lim >= amount_minor
+        ]
+        limit = max((lim if ok else 0) for ok, lim in zip(qualifies, limits, strict=True))
+        pd_value = min(pds)  # as decide_credit reports it
         reasons: tuple[ReasonCode, ...] = ()
         if not approved:
-            reasons = self._reasons(row, over_limit=bool(qualifies.any()))
+            reasons = self._reasons(row, over_limit=any(qualifies))
         return self._result(approved, plan_type, pd_value, limit, amount_minor, reasons)
+
+    def _reason_setup(self) -> None:
+        """select_reasons' eligible columns (declared, not protected), resolved once."""
+        from cartwise.models.credit.features import PROTECTED_CREDIT_ATTRIBUTES, is_protected
+
+        by_name = {f.name: f for f in self.bundle.model.features_}
+        self._reason_cols = np.array(
+            [
+                i
+                for i, name in enumerate(self.feature_names)
+                if name in by_name and not is_protected(name, tuple(PROTECTED_CREDIT_ATTRIBUTES))
+            ],
+            dtype=np.intp,
+        )
+        self._reason_codes = [
+            ReasonCode(by_name[self.feature_names[i]].reason_code, by_name[self.feature_names[i]].reason_text)
+            for i in self._reason_cols
+        ]
 
     def _reasons(
         self, row: np.ndarray[Any, np.dtype[np.float32]], *, over_limit: bool
     ) -> tuple[ReasonCode, ...]:
-        import pandas as pd
+        """Adverse-action reasons: TreeSHAP on one row, then select_reasons' rule without a frame."""
         import xgboost as xgb
 
         from cartwise.decisions.credit_policy import AMOUNT_OVER_LIMIT
-        from cartwise.models.credit.reasons import select_reasons
+        from cartwise.models.credit.reasons import MAX_REASONS
 
         contribs = self.bundle.model.booster_.predict(
             xgb.DMatrix(row, feature_names=self.feature_names, nthread=1), pred_contribs=True
         )
-        weights = pd.DataFrame(contribs[:, :-1], columns=self.feature_names)
-        chosen = [ReasonCode(r.code, r.text) for r in select_reasons(weights, self.bundle.model.features_)[0]]
+        weights = np.asarray(contribs[0, self._reason_cols], dtype=np.float64)
+        order = np.argsort(-weights, kind="stable")
+        top = [int(j) for j in order[:MAX_REASONS] if weights[j] > 0] or [int(order[0])]
+        chosen = [self._reason_codes[j] for j in top]
         if over_limit:
-            chosen = [ReasonCode(AMOUNT_OVER_LIMIT[0], AMOUNT_OVER_LIMIT[1]), *chosen][:4]
+            chosen = [ReasonCode(AMOUNT_OVER_LIMIT[0], AMOUNT_OVER_LIMIT[1]), *chosen][:MAX_REASONS]
         return tuple(chosen)
 
     # -- general path ---------------------------------------------------------------

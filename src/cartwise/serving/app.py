@@ -175,6 +175,20 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def served_features(snapshot: ModelSnapshot) -> set[str] | None:
+    """Every feature the served fraud and credit models (champions and challengers) read; None if unknown."""
+    wanted: set[str] = set()
+    for group in (snapshot.champions, snapshot.challengers):
+        for model, loaded in group.items():
+            if model == "recs":
+                continue
+            names = getattr(loaded.scorer, "feature_names", None)
+            if names is None:
+                return None
+            wanted.update(names)
+    return wanted
+
+
 def create_app(settings: ServiceSettings | None, components: ServiceComponents) -> FastAPI:
     """The decision service on the given adapters (nothing is connected until the app starts)."""
     settings = settings or ServiceSettings()
@@ -187,6 +201,9 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
         for model, lm in snapshot.challengers.items():
             served[(model, "challenger")] = (lm.version, lm.trained_at)
         metrics.set_models(served)
+        restrict = getattr(components.features, "restrict", None)
+        if restrict is not None:
+            restrict(served_features(snapshot))
 
     manager = ModelManager(
         components.models,
@@ -224,8 +241,9 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
 
     api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your cartwise API key.")
 
-    def require(scope: str, *, optional: bool = False) -> Callable[..., ApiKey | None]:
-        def check(key: Annotated[str | None, Depends(api_key_header)]) -> ApiKey | None:
+    def require(scope: str, *, optional: bool = False) -> Callable[..., Awaitable[ApiKey | None]]:
+        # async: a sync dependency would cost a thread-pool hop on every request
+        async def check(key: Annotated[str | None, Depends(api_key_header)]) -> ApiKey | None:
             if optional:
                 return None
             if not key:
@@ -289,10 +307,11 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
         503: {"description": "Models not loaded"},
     }
 
-    def _decide(body: CheckoutRequest, request: Request) -> JSONResponse:
+    def _decide(body: CheckoutRequest, request: Request) -> Response:
         _ready_snapshot()
         started = request.scope.get("state", {}).get("started", time.perf_counter())
-        return JSONResponse(engine.decide(body, started))
+        # the engine serialises the answer once, for the log and the client alike
+        return Response(engine.decide_json(body, started), media_type="application/json")
 
     @app.post(
         "/v1/checkout/decisions",
@@ -304,7 +323,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
         body: CheckoutRequest,
         request: Request,
         _key: Annotated[ApiKey | None, Depends(require("decisions"))],
-    ) -> JSONResponse:
+    ) -> Response:
         return _decide(body, request)
 
     @app.post(
@@ -327,8 +346,12 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
             )
             try:
                 online = components.features.read(facts)
-                credit = snapshot.scorer("credit").decide(online, 1, "pay_in_4")
-                affordable = int(credit.approved_limit_minor)
+                credit = snapshot.scorer("credit")
+                limit = getattr(credit, "limit", None)  # PD and the closed-form limit, no reasons
+                if limit is not None:
+                    affordable = int(limit(online))
+                else:
+                    affordable = int(credit.decide(online, 1, "pay_in_4").approved_limit_minor)
             except Exception:
                 degraded = True
                 affordable = settings.degraded_limit_minor
@@ -423,7 +446,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
         body: CheckoutRequest,
         request: Request,
         _key: Annotated[ApiKey | None, Depends(invocations_scope)],
-    ) -> JSONResponse:
+    ) -> Response:
         return _decide(body, request)
 
     app.add_middleware(_Edge, metrics=metrics, max_body=settings.max_body_bytes)

@@ -71,10 +71,19 @@ class DecisionEngine:
 
     def decide(self, request: CheckoutRequest, started: float) -> dict[str, Any]:
         """The decision for ``request`` (the stored one if this checkout was decided before)."""
+        return self._decide(request, started)[0]
+
+    def decide_json(self, request: CheckoutRequest, started: float) -> bytes:
+        """:meth:`decide`, as the JSON body to send (serialised once, shared with the log)."""
+        response, text = self._decide(request, started)
+        return (text if text is not None else json.dumps(response)).encode()
+
+    def _decide(self, request: CheckoutRequest, started: float) -> tuple[dict[str, Any], str | None]:
+        """The answer, and its JSON when it is a new decision."""
         stored = self.log.lookup(request.checkout_id)
         if stored is not None:
             stored["replayed"] = True
-            return stored
+            return stored, None
         snapshot = self.models.snapshot
         assert snapshot is not None, "callers check readiness first"
         at = request.created_at or dt.datetime.now(dt.UTC)
@@ -156,6 +165,7 @@ class DecisionEngine:
             "latency_ms": round(latency_ms, 3),
             "replayed": False,
         }
+        text = json.dumps(response)
         record = DecisionRecord(
             decision_id=decision_id,
             checkout_id=request.checkout_id,
@@ -174,13 +184,13 @@ class DecisionEngine:
             latency_ms=latency_ms,
             numeric_features=features,
             categorical_features=categorical,
-            response_json=json.dumps(response),
+            response_json=text,
         )
         if not self.log.record(record):
             stored = self.log.lookup(request.checkout_id)  # a concurrent retry won the race
             if stored is not None:
                 stored["replayed"] = True
-                return stored
+                return stored, None
         self.metrics.decisions.labels(outcome).inc()
         self.metrics.fraud_score.observe(fraud_score)
         self.metrics.default_probability.observe(credit_result.default_probability)
@@ -188,7 +198,7 @@ class DecisionEngine:
             self.metrics.degraded.labels(reason).inc()
         if snapshot.challengers:
             self._shadow(snapshot, features, request, record)
-        return response
+        return response, record.response_json
 
     def _shadow(
         self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cartwise.errors import OnlineStoreError
@@ -94,21 +94,23 @@ class RedisHashReader:
 
 
 class OnlineStoreReader:
-    """cartwise's online store (memory or Redis), read for a checkout's customer, device and merchant."""
+    """cartwise's online store (memory or Redis), read for a checkout's customer, device and merchant.
+
+    :meth:`restrict` narrows the read to the features the served models use
+    (the service calls it whenever the models change): fewer views fetched and
+    decoded, fewer aggregations computed.
+    """
 
     def __init__(self, store: Any, *, timeout_seconds: float = 0.015) -> None:
         self.store = store
-        client_url = getattr(store, "url", None)
-        if client_url is not None and hasattr(store, "_client"):
-            import redis
+        self.features: frozenset[str] | None = None
+        if hasattr(store, "socket_timeout"):
+            # serving needs short timeouts: a stalled store must cost only a few ms
+            store.socket_timeout = timeout_seconds
 
-            # The store builds a client without timeouts; serving needs short ones.
-            store._client = redis.Redis.from_url(
-                client_url,
-                socket_timeout=timeout_seconds,
-                socket_connect_timeout=timeout_seconds,
-                retry_on_timeout=False,
-            )
+    def restrict(self, features: Iterable[str] | None) -> None:
+        """Read only ``features`` (and what derived ones need) from now on; None reads all."""
+        self.features = None if features is None else frozenset(features)
 
     def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
         import redis
@@ -123,7 +125,9 @@ class OnlineStoreReader:
             "product_id": facts.product_id,
         }
         try:
-            return dict(self.store.get_online_features(keys, facts.at_us))
+            if self.features is None:
+                return dict(self.store.get_online_features(keys, facts.at_us))
+            return dict(self.store.get_online_features(keys, facts.at_us, features=self.features))
         except redis.RedisError as exc:
             raise OnlineStoreError(f"online store failed: {type(exc).__name__}") from exc
 
@@ -167,6 +171,12 @@ class CircuitBreaker:
                 self._consecutive = 0
                 self._open_until = 0.0
         return values
+
+    def restrict(self, features: Iterable[str] | None) -> None:
+        """Pass the served models' features on to the reader, when it can narrow its reads."""
+        restrict = getattr(self.reader, "restrict", None)
+        if restrict is not None:
+            restrict(features)
 
     def close(self) -> None:
         self.reader.close()

@@ -19,17 +19,37 @@ _CHUNK = 2000
 
 
 class RedisOnlineStore(OnlineStore):
-    """States as Redis strings under ``{key_prefix}:{feature set version}:{view}:{key}``."""
+    """States as Redis strings under ``{key_prefix}:{feature set version}:{view}:{key}``.
 
-    def __init__(self, *args: Any, url: str = "redis://127.0.0.1:6379/0", **kwargs: Any) -> None:
+    ``socket_timeout`` (seconds, default none) bounds connecting and each command:
+    a request path sets a few milliseconds so a stalled Redis fails fast instead of
+    holding the request. It applies to the client made on first use.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        url: str = "redis://127.0.0.1:6379/0",
+        socket_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.url = url
+        self.socket_timeout = socket_timeout
         self._client: redis.Redis[bytes] | None = None
 
     @property
     def client(self) -> redis.Redis[bytes]:
         if self._client is None:
-            client = redis.Redis.from_url(self.url)
+            if self.socket_timeout is None:
+                client = redis.Redis.from_url(self.url)
+            else:
+                client = redis.Redis.from_url(
+                    self.url,
+                    socket_timeout=self.socket_timeout,
+                    socket_connect_timeout=self.socket_timeout,
+                    retry_on_timeout=False,
+                )
             try:
                 client.ping()
             except redis.ConnectionError as exc:

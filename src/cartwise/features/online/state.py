@@ -147,15 +147,28 @@ def _column(plan: ViewPlan, rows: Matrix, index: int) -> npt.NDArray[np.generic]
 
 
 def _read_time_values(
-    plan: ViewPlan, agg: AggregationPlan, rows_all: Matrix, positions: range | list[int], at_us: int
+    plan: ViewPlan,
+    agg: AggregationPlan,
+    rows_all: Matrix,
+    positions: range | list[int],
+    at_us: int,
+    row_cache: dict[int, dict[str, float | None]],
 ) -> list[float]:
+    """``agg``'s expression on each row at ``positions``; rows (as dicts) are shared across aggregations."""
     assert agg.expression is not None
-    names = list(plan.raw_columns)
-    columns = [_column(plan, rows_all, plan.raw_columns[name]).tolist() for name in names]
+    missing = [i for i in positions if i not in row_cache]
+    if missing:
+        names = list(plan.raw_columns)
+        columns = [_column(plan, rows_all, plan.raw_columns[name]).tolist() for name in names]
+        for i in missing:
+            row_cache[i] = {
+                name: (None if col[i] != col[i] else col[i]) for name, col in zip(names, columns, strict=True)
+            }
+    expression = agg.expression
+    t = float(at_us)
     out: list[float] = []
     for i in positions:
-        row = {name: (None if col[i] != col[i] else col[i]) for name, col in zip(names, columns, strict=True)}
-        value = agg.expression(row, float(at_us))
+        value = expression(row_cache[i], t)
         out.append(math.nan if value is None else value)
     return out
 
@@ -176,6 +189,7 @@ def compute_features(plan: ViewPlan, state: ViewState | None, at_us: int) -> dic
     columns: dict[int, tuple[list[float], bool]] = {}  # values, and whether any is NULL
     windows: dict[int | None, tuple[int, int, list[int] | None]] = {}
     present_cache: dict[tuple[int | None, int], list[float]] = {}
+    row_cache: dict[int, dict[str, float | None]] = {}
     out: dict[str, float | None] = {}
     for agg in plan.aggregations:
         window = windows.get(agg.window_us)
@@ -188,7 +202,7 @@ def compute_features(plan: ViewPlan, state: ViewState | None, at_us: int) -> dic
         value: float | None
         if agg.expression is not None:
             positions = range(lo, hi_) if picked is None else picked
-            computed = _read_time_values(plan, agg, rows_all, positions, at_us)
+            computed = _read_time_values(plan, agg, rows_all, positions, at_us, row_cache)
             value = _aggregate(agg.function, [v for v in computed if v == v])
         elif agg.value is None:
             value = float(n)

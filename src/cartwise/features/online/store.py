@@ -10,10 +10,11 @@ time — is shared here, so every adapter returns the same numbers.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +30,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LATENESS = dt.timedelta(hours=1)
 """How late (behind the newest event seen) an event may arrive and still be applied."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReadPlan:
+    """The views to read (and their key prefixes) for a subset of the features."""
+
+    views: tuple[ViewPlan, ...]
+    prefixes: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class OnlineStore(abc.ABC):
@@ -54,7 +63,10 @@ class OnlineStore(abc.ABC):
         self._namespace = f"{key_prefix}:{feature_set.version}:"
         self._join_keys = feature_set.join_keys
         # per view, the start of its keys and the join keys that end them (see state_key)
-        self._key_prefixes = [(f"{self._namespace}{view.name}:", view.join_keys) for view in self.plan.views]
+        self._key_prefixes = tuple(
+            (f"{self._namespace}{view.name}:", view.join_keys) for view in self.plan.views
+        )
+        self._subsets: dict[frozenset[str], _ReadPlan] = {}
 
     # -- what an adapter implements ------------------------------------------
     @abc.abstractmethod
@@ -116,7 +128,11 @@ class OnlineStore(abc.ABC):
             ) from None
 
     def get_online_features(
-        self, entity_keys: Mapping[str, Any], at: dt.datetime | int
+        self,
+        entity_keys: Mapping[str, Any],
+        at: dt.datetime | int,
+        *,
+        features: Collection[str] | None = None,
     ) -> dict[str, float | None]:
         """Every aggregation and derived feature at request time ``at``, read in one round trip.
 
@@ -124,19 +140,30 @@ class OnlineStore(abc.ABC):
         ``merchant_id``) to its value. Features that read the request itself
         are not computed here: the caller evaluates them from the payload with
         :meth:`FeatureSet.compute_on_demand`.
+
+        ``features`` limits the answer to those features (plus the inputs of the
+        on-demand ones among them): only the views holding them are read and
+        only their aggregations computed. Names this feature set does not
+        define (request fields, say) are ignored.
         """
         at_us = to_micros(at)
-        views = self.plan.views
+        if features is None:
+            views, prefixes = self.plan.views, self._key_prefixes
+        else:
+            subset = frozenset(features)
+            read_plan = self._subsets.get(subset)
+            if read_plan is None:
+                read_plan = self._subsets[subset] = self._read_plan(subset)
+            views, prefixes = read_plan.views, read_plan.prefixes
         try:
             keys = [
-                prefix + "|".join([str(entity_keys[k]) for k in join_keys])
-                for prefix, join_keys in self._key_prefixes
+                prefix + "|".join([str(entity_keys[k]) for k in join_keys]) for prefix, join_keys in prefixes
             ]
         except KeyError:
             for view in views:
                 self._entity_values(view, entity_keys)  # raises, naming the missing key
             raise
-        raw = self.read(keys)
+        raw = self.read(keys) if keys else []
         out: dict[str, float | None] = {}
         for view, data in zip(views, raw, strict=True):
             state = None if data is None else ViewState.decode(data, view)
@@ -144,6 +171,31 @@ class OnlineStore(abc.ABC):
         if self.feature_set.on_demand:
             out.update(self._derived(out))
         return out
+
+    def _read_plan(self, wanted: frozenset[str]) -> _ReadPlan:
+        """The views, trimmed to the aggregations needed for ``wanted`` (built once per subset)."""
+        need = set(wanted)
+        by_name = {od.name: od for od in self.feature_set.on_demand}
+        stack = [by_name[n] for n in wanted if n in by_name]
+        while stack:  # on-demand features read other features: pull those in too
+            od = stack.pop()
+            for name in od.feature_inputs:
+                if name not in need:
+                    need.add(name)
+                    if name in by_name:
+                        stack.append(by_name[name])
+        views: list[ViewPlan] = []
+        prefixes: list[tuple[str, tuple[str, ...]]] = []
+        for view, prefix in zip(self.plan.views, self._key_prefixes, strict=True):
+            aggregations = tuple(a for a in view.aggregations if a.feature in need)
+            if aggregations:
+                views.append(
+                    view
+                    if len(aggregations) == len(view.aggregations)
+                    else dataclasses.replace(view, aggregations=aggregations)
+                )
+                prefixes.append(prefix)
+        return _ReadPlan(tuple(views), tuple(prefixes))
 
     def _derived(self, values: Mapping[str, float | None]) -> dict[str, float | None]:
         """On-demand features that read only other features (no request field)."""

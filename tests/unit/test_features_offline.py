@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from cartwise.data.duckdb_warehouse import DuckDBWarehouse
 from cartwise.domain.schemas import TABLES, TIMESTAMP
-from cartwise.errors import SchemaError
+from cartwise.errors import FeatureError, SchemaError
 from cartwise.features.catalog import CATALOG
 from cartwise.features.definitions import Aggregation, Entity, EventSource, FeatureSet, FeatureView
-from cartwise.features.offline import training_frame
+from cartwise.features.offline import _parse_size, training_frame
 from cartwise.features.synthetic import synthetic_tables
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -147,6 +147,29 @@ def test_every_function_against_hand_computed_values(warehouse: DuckDBWarehouse,
     assert {k: got[1][k] for k in empty} == empty  # customer 2: only a later event
     assert {k: got[2][k] for k in empty} == empty  # customer 3: no event at all
     assert frame.column("checkout_id").to_pylist() == [1000, 1001, 1002]
+
+
+def test_last_takes_the_largest_tie_breaker_at_the_latest_earlier_instant(warehouse: DuckDBWarehouse) -> None:
+    warehouse.write_table(
+        "checkouts",
+        _checkouts(
+            [
+                (10, 1, T0 - 50 * MIN, 100, "a"),
+                (12, 1, T0 - 20 * MIN, None, "a"),  # ties with 11 and wins: its null is the last value
+                (11, 1, T0 - 20 * MIN, 700, "a"),
+                (21, 2, T0 - 30 * MIN, 9, "x"),
+                (22, 2, T0 - 30 * MIN, 7, "x"),  # the largest checkout_id of the instant
+                (20, 2, T0 - 30 * MIN, 5, "x"),
+                (23, 2, T0, 1, "x"),  # exactly t: not yet seen
+            ]
+        ),
+    )
+    agg = Aggregation("last", "amount_minor", windows=("1h", "all"))
+    fs = FeatureSet((FeatureView("customer_history", CHECKOUTS, (CUSTOMER,), (agg,)),))
+    spine = _spine([(1, T0), (1, T0 - 20 * MIN), (2, T0), (2, T0 + 90 * MIN), (2, T0 - 30 * MIN)])
+    frame = training_frame(warehouse, spine, fs)
+    assert frame.column("customer__amount_minor__last__1h").to_pylist() == [None, 100.0, 7.0, None, None]
+    assert frame.column("customer__amount_minor__last__all").to_pylist() == [None, 100.0, 7.0, 1.0, None]
 
 
 def test_label_delayed_counts_only_labels_known_before_t(warehouse: DuckDBWarehouse) -> None:
@@ -329,3 +352,21 @@ def test_features_at_t_ignore_events_at_or_after_t_and_labels_known_later(
             after.append(training_frame(wh, probe, _LEAK_VIEWS, timestamp_column="feature_at"))
     name = "customer__amount_minor__sum__all"
     assert after[0].column(name).to_pylist() != after[1].column(name).to_pylist()
+
+
+def test_memory_cap_is_applied_for_the_frame_only_and_bad_sizes_are_named(warehouse: DuckDBWarehouse) -> None:
+    warehouse.write_table("checkouts", _checkouts([(1, 1, T0 - MIN, 100, "a")]))
+    fs = FeatureSet(
+        (FeatureView("customer_history", CHECKOUTS, (CUSTOMER,), (Aggregation("count", windows=("1h",)),)),)
+    )
+    con = warehouse.connection
+    con.execute("SET memory_limit = '2GB'")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    frame = training_frame(warehouse, _spine([(1, T0)]), fs, memory_limit="256MB")
+    assert frame.column("customer__checkouts__count__1h").to_pylist() == [1]
+    after = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    # DuckDB reports its limit rounded to 0.1 GiB, so the restored one can differ by that much
+    assert abs(_parse_size(after[0][0]) - _parse_size(before[0][0])) <= 0.11 * 2**30
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall() == [(True,)]
+    with pytest.raises(FeatureError, match="memory_limit '4 parsecs' is not a size"):
+        training_frame(warehouse, _spine([(1, T0)]), fs, memory_limit="4 parsecs")

@@ -13,11 +13,12 @@ range join:
     are stacked, sorted by entity and time, and every windowed ``count``/
     ``sum``/``mean``/``min``/``max`` is a window function over a RANGE frame
     holding exactly the events with ``t - w <= ts < t`` (see
-    :func:`_window_clause`). ``last`` numbers the
-    events seen so far (spine rows sort before events at the same instant)
-    and takes the value of the event that opened the current run.
+    :func:`_window_clause`). ``count_distinct`` counts runs of a value's
+    events (gaps at most ``w``) started before ``t`` minus those whose last
+    event is older than ``t - w``. ``last`` takes the running maximum of
+    earlier event times and joins the value of the event at that instant.
 ``interval``
-    For label-delayed sources and ``count_distinct``: each event becomes an
+    For label-delayed sources: each event becomes an
     interval of feature times ``(a, b]`` during which it counts
     (``a = max(ts, known_at)``, ``b = ts + w``; for a distinct count ``a`` is
     moved past ``p + w`` where ``p`` is the previous event with the same value,
@@ -98,7 +99,7 @@ def _window_clause(partition: str, window_us: int | None) -> str:
 def _strategy(feature: Feature, mode: str) -> str:
     if mode == "join" or feature.uses_feature_time:
         return "join"
-    if feature.label_delayed or feature.function == "count_distinct":
+    if feature.label_delayed:
         return "interval"
     return "window"
 
@@ -144,9 +145,13 @@ class _Compiler:
         tie = src.tie_breaker
         cols.append(f"{_q(tie)} AS __tie" if tie else "0 AS __tie")
         value_cols = []
-        for i, f in enumerate(features):
-            cols.append(f"{_value_expr(f)} AS __v{i}")
-            value_cols.append(f"__v{i}")
+        by_expr: dict[str, str] = {}  # features reading the same value share its column
+        for f in features:
+            expr = _value_expr(f)
+            if expr not in by_expr:
+                by_expr[expr] = f"__v{len(by_expr)}"
+                cols.append(f"{expr} AS {by_expr[expr]}")
+            value_cols.append(by_expr[expr])
         where = [f"{_q(src.timestamp_column)} IS NOT NULL"] + [f"{_q(k)} IS NOT NULL" for k in view.keys]
         if src.known_at_column is not None:
             where.append(f"{_q(src.known_at_column)} IS NOT NULL")
@@ -165,70 +170,126 @@ class _Compiler:
         max_w = _max_window(features)
         ev, vals = self._events(view, features, max_w)
         keys = self._spine_keys(view)
+        part = ", ".join(keys)
+        # event columns the union carries: the values, and for distinct counts the run flags
+        carried: list[tuple[str, str]] = []
+        distinct: dict[str, str] = {}  # value column -> suffix of its neighbour columns
+        for i, f in enumerate(features):
+            if f.function == "last":
+                continue  # read from the events after the pass
+            if f.function != "count_distinct":
+                carried.append((vals[i], vals[i]))
+                continue
+            j = distinct.setdefault(vals[i], str(len(distinct)))
+            v = vals[i]
+            # a value's events whose gaps are at most w form a run; the value is in the window
+            # of t iff a run started before t and did not end (last event + w) before t
+            w = f.window_us
+            if w is None:
+                carried.append((f"__s{j}_all", f"CASE WHEN {v} IS NOT NULL AND __p{j} IS NULL THEN 1 END"))
+            else:
+                carried.append(
+                    (
+                        f"__s{j}_{w}",
+                        f"CASE WHEN {v} IS NOT NULL AND (__p{j} IS NULL OR __t - __p{j} > {w}) THEN 1 END",
+                    )
+                )
+                carried.append(
+                    (
+                        f"__e{j}_{w}",
+                        f"CASE WHEN {v} IS NOT NULL AND (__n{j} IS NULL OR __n{j} - __t > {w}) THEN 1 END",
+                    )
+                )
+        carried = list(dict.fromkeys(carried))
+        events = ev
+        if distinct:
+            # neighbours are found among the (few) events only, before the spine joins them
+            flagged = self._name("wd")
+            neighbours = []
+            for column, j in distinct.items():
+                spec = f"OVER (PARTITION BY {part}, {column} ORDER BY __t, __tie)"
+                neighbours.append(f"LAG(__t) {spec} AS __p{j}, LEAD(__t) {spec} AS __n{j}")
+            self.ctes.append(f"{flagged} AS (SELECT *, {', '.join(neighbours)} FROM {ev})")
+            ev = flagged
         union = self._name("un")
         # events first so that the union takes its column types from them
-        spine_nulls = ", ".join(f"NULL AS {v}" for v in vals)
-        ev_vals = ", ".join(vals)
+        spine_nulls = "".join(f", NULL AS {c}" for c, _ in carried)
+        ev_vals = "".join(f", {e} AS {c}" if e != c else f", {c}" for c, e in carried)
         self.ctes.append(
             f"{union} AS ("
             f"SELECT {', '.join(keys)}, __t, 2 * __t + 1 AS __o, 1 AS __kind, CAST(NULL AS BIGINT) AS __row, __tie"
-            f"{', ' + ev_vals if vals else ''} FROM {ev} "
+            f"{ev_vals} FROM {ev} "
             f"UNION ALL SELECT {', '.join(keys)}, __t, 2 * __t AS __o, 0 AS __kind, __row, NULL AS __tie"
-            f"{', ' + spine_nulls if vals else ''} FROM __spine)"
+            f"{spine_nulls} FROM __spine)"
         )
-        part = ", ".join(keys)
-        exprs: list[str] = []
+        aggregates: dict[str, str] = {}  # window expression -> its column; equal ones are computed once
+
+        def agg(sql: str) -> str:
+            return aggregates.setdefault(sql, f"__a{len(aggregates)}")
+
         needs_last = any(f.function == "last" for f in features)
         inner = self._name("wi")
-        out_cols: list[str] = []
+        outputs: list[tuple[Feature, str]] = []  # feature and its value over the columns of the pass
         for i, f in enumerate(features):
             frame = _window_clause(part, f.window_us)
             v = vals[i]
-            col = _q(f.name)
             if f.function == "count":
-                exprs.append(f"COUNT({v}) {frame} AS {col}")
+                outputs.append((f, agg(f"COUNT({v}) {frame}")))
             elif f.function == "sum":
-                exprs.append(f"SUM({v}) {frame} AS {col}")
+                outputs.append((f, agg(f"SUM({v}) {frame}")))
             elif f.function == "mean":
-                exprs.append(f"SUM({v}) {frame} AS {_q(f.name + '__s')}")
-                exprs.append(f"COUNT({v}) {frame} AS {_q(f.name + '__n')}")
+                total, n = agg(f"SUM({v}) {frame}"), agg(f"COUNT({v}) {frame}")
+                outputs.append((f, f"CAST({total} AS DOUBLE) / NULLIF({n}, 0)"))
             elif f.function in ("min", "max"):
-                exprs.append(f"{f.function.upper()}({v}) {frame} AS {col}")
-            elif f.function == "last":
-                pass
-            out_cols.append(f.name)
+                outputs.append((f, agg(f"{f.function.upper()}({v}) {frame}")))
+            elif f.function == "count_distinct":
+                j, w = distinct[v], f.window_us
+                # at a spine row every earlier row of the sort is an event before t (no event
+                # shares its __o), so a streaming ROWS frame counts the runs started before t
+                started = f"OVER (PARTITION BY {part} ORDER BY __o ROWS UNBOUNDED PRECEDING)"
+                if w is None:
+                    outputs.append((f, agg(f"COUNT(__s{j}_all) {started}")))
+                else:
+                    # a run whose last event e has e + w < t ended: __o(e) = 2e + 1 <= 2t - 2w - 1
+                    ended = f"OVER (PARTITION BY {part} ORDER BY __o RANGE BETWEEN UNBOUNDED PRECEDING AND {2 * w + 1} PRECEDING)"
+                    n_started = agg(f"COUNT(__s{j}_{w}) {started}")
+                    n_ended = agg(f"COUNT(__e{j}_{w}) {ended}")
+                    outputs.append((f, f"{n_started} - {n_ended}"))
+            else:  # last: the value of the latest earlier event, found below
+                cond = "__lt IS NOT NULL" if f.window_us is None else f"__lt >= __t - {f.window_us}"
+                outputs.append((f, f"CASE WHEN {cond} THEN __l{v} END"))
         if needs_last:
-            exprs.append(
-                f"SUM(__kind) OVER (PARTITION BY {part} ORDER BY __o, __tie ROWS UNBOUNDED PRECEDING) AS __grp"
+            # the latest event before t: the running max of event times (earlier rows of the
+            # sort), then its value from the events, the largest tie-breaker winning an instant
+            agg(
+                f"MAX(CASE WHEN __kind = 1 THEN __t END) OVER (PARTITION BY {part} ORDER BY __o ROWS UNBOUNDED PRECEDING)"
             )
-        passthrough = ", ".join([*keys, "__t", "__kind", "__row", *(vals if needs_last else [])])
+        exprs = [f"{sql} AS {column}" for sql, column in aggregates.items()]
         self.ctes.append(
-            f"{inner} AS (SELECT {passthrough}, {', '.join(exprs) if exprs else '0 AS __none'} FROM {union})"
+            f"{inner} AS (SELECT {', '.join([*keys, '__t', '__kind', '__row'])}, "
+            f"{', '.join(exprs) if exprs else '0 AS __none'} FROM {union})"
         )
         source = inner
         if needs_last:
-            lasts = []
-            for i, f in enumerate(features):
-                if f.function == "last":
-                    lasts.append(
-                        f"MAX(CASE WHEN __kind = 1 THEN {vals[i]} END) OVER (PARTITION BY {part}, __grp) AS {_q(f.name + '__lv')}"
-                    )
-            lasts.append(f"MAX(CASE WHEN __kind = 1 THEN __t END) OVER (PARTITION BY {part}, __grp) AS __lt")
+            last_t = aggregates[next(sql for sql in aggregates if sql.startswith("MAX(CASE WHEN __kind = 1"))]
+            last_vals = list(dict.fromkeys(vals[i] for i, f in enumerate(features) if f.function == "last"))
+            lk = [f"__lk{n}" for n in range(len(keys))]
+            ranked = self._name("wr")
+            self.ctes.append(
+                f"{ranked} AS (SELECT {', '.join(f'{k} AS {a}' for k, a in zip(keys, lk, strict=True))}, "
+                f"__t AS __lt, {', '.join(f'{v} AS __l{v}' for v in last_vals)}, ROW_NUMBER() OVER "
+                f"(PARTITION BY {part}, __t ORDER BY __tie DESC NULLS FIRST) AS __rank FROM {events})"
+            )
+            on = " AND ".join(f"{ranked}.{a} = {inner}.{k}" for k, a in zip(keys, lk, strict=True))
             second = self._name("wl")
-            self.ctes.append(f"{second} AS (SELECT *, {', '.join(lasts)} FROM {inner})")
+            self.ctes.append(
+                f"{second} AS (SELECT {inner}.*, {ranked}.__lt, "
+                f"{', '.join(f'{ranked}.__l{v}' for v in last_vals)} FROM {inner} LEFT JOIN {ranked} "
+                f"ON {on} AND {ranked}.__lt = {inner}.{last_t} AND {ranked}.__rank = 1 WHERE {inner}.__kind = 0)"
+            )
             source = second
-        selects = []
-        for f in features:
-            col = _q(f.name)
-            if f.function == "mean":
-                selects.append(
-                    f"CAST({_q(f.name + '__s')} AS DOUBLE) / NULLIF({_q(f.name + '__n')}, 0) AS {col}"
-                )
-            elif f.function == "last":
-                cond = "__lt IS NOT NULL" if f.window_us is None else f"__lt >= __t - {f.window_us}"
-                selects.append(f"CASE WHEN {cond} THEN {_q(f.name + '__lv')} END AS {col}")
-            else:
-                selects.append(col)
+        selects = [f"{sql} AS {_q(f.name)}" for f, sql in outputs]
+        out_cols = [f.name for f, _ in outputs]
         name = self._name("pw")
         self.ctes.append(f"{name} AS (SELECT __row, {', '.join(selects)} FROM {source} WHERE __kind = 0)")
         self.parts.append(_Part(name, name, tuple(out_cols)))

@@ -13,10 +13,14 @@ warehouse (DuckDB by default, or PostgreSQL) or on Spark
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -32,11 +36,14 @@ from cartwise.features.sql import to_dialect
 if TYPE_CHECKING:
     from cartwise.features.spark import SparkEngine
 
-__all__ = ["Engine", "apply_on_demand", "spine_timestamp_column", "training_frame"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "Engine", "apply_on_demand", "spine_timestamp_column", "training_frame"]
 
 logger = logging.getLogger(__name__)
 
 Engine = Literal["warehouse", "duckdb", "postgres", "spark"]
+
+DEFAULT_MEMORY_LIMIT = "4GB"
+"""DuckDB's memory cap for a training frame; the spine and the result (Arrow) come on top."""
 
 
 def spine_timestamp_column(spine: pa.Table, timestamp_column: str | None) -> str:
@@ -96,6 +103,7 @@ def training_frame(
     engine: Engine = "warehouse",
     spark: SparkEngine | None = None,
     strategy: Literal["fast", "join"] = "fast",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
 ) -> pa.Table:
     """The spine with its point-in-time feature values appended, row order and count kept.
 
@@ -105,6 +113,10 @@ def training_frame(
     ``"spark"`` (then ``spark`` is a :class:`SparkEngine`, and tables are read
     from ``warehouse`` unless the engine already holds them). ``strategy="join"``
     uses the slow reference point-in-time join for every feature.
+    ``memory_limit`` caps DuckDB's memory while the frame is computed (only ever
+    lowering the connection's own limit, which is put back afterwards to the
+    0.1 GiB DuckDB reports it in; DuckDB spills past the cap); None leaves
+    the connection as it is. PostgreSQL and Spark manage their own memory.
     """
     feature_set = _resolve(features)
     ts_col = spine_timestamp_column(spine, timestamp_column)
@@ -128,7 +140,7 @@ def training_frame(
             raise FeatureError(
                 f"engine={engine!r} but the warehouse is {warehouse.dialect}; pass engine='warehouse'"
             )
-        result = _run_on_warehouse(warehouse, compiled.sql, spine_table, spine_sql)
+        result = _run_on_warehouse(warehouse, compiled.sql, spine_table, spine_sql, memory_limit)
     else:
         raise FeatureError(f"engine must be 'warehouse', 'duckdb', 'postgres' or 'spark', not {engine!r}")
     logger.info(
@@ -197,7 +209,65 @@ def _resolve(features: FeatureSet | Sequence[str] | None) -> FeatureSet:
     return CATALOG.subset(features)
 
 
-def _run_on_warehouse(warehouse: Warehouse, sql: str, spine_table: str, spine_sql: pa.Table) -> pa.Table:
+_UNITS = {
+    "b": 1,
+    "bytes": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def _parse_size(text: str) -> int:
+    """Bytes in a DuckDB size such as ``4GB``, ``3.7 GiB`` or ``512 MiB``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or (unit or "b") not in _UNITS:
+        raise FeatureError(f"memory_limit {text!r} is not a size; write it like '4GB' or '512MB'")
+    return int(float(match.group(1)) * _UNITS[unit or "b"])
+
+
+@contextlib.contextmanager
+def _bounded(con: Any, memory_limit: str | None) -> Iterator[None]:
+    """Cap DuckDB's memory for one query (it spills past the cap) and put the settings back after.
+
+    The cap only ever lowers the connection's own limit. Past it DuckDB spills
+    sorts and windows to its temp directory; an in-memory database's (by default
+    ``.tmp`` under the working directory) moves to the system's temp directory.
+    """
+    settings = dict(
+        con.execute(
+            "SELECT name, value FROM duckdb_settings() "
+            "WHERE name IN ('memory_limit', 'temp_directory', 'preserve_insertion_order')"
+        ).fetchall()
+    )
+    changed: dict[str, str] = {}
+    if memory_limit is not None and _parse_size(memory_limit) < _parse_size(settings["memory_limit"]):
+        changed["memory_limit"] = memory_limit
+    if settings.get("temp_directory") in ("", ".tmp"):
+        # an in-memory database would spill under the working directory; once set, kept
+        with contextlib.suppress(Exception):  # DuckDB refuses to move a temp directory in use
+            con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'cartwise-duckdb'}'")
+    # the frame is ordered by __row explicitly, so DuckDB need not keep insertion order
+    if str(settings.get("preserve_insertion_order")).lower() == "true":
+        changed["preserve_insertion_order"] = "false"
+    for name, value in changed.items():
+        con.execute(f"SET {name} = '{value}'").fetchall()
+    try:
+        yield
+    finally:
+        for name in changed:
+            con.execute(f"SET {name} = '{settings[name]}'").fetchall()
+
+
+def _run_on_warehouse(
+    warehouse: Warehouse, sql: str, spine_table: str, spine_sql: pa.Table, memory_limit: str | None
+) -> pa.Table:
     from cartwise.data.duckdb_warehouse import DuckDBWarehouse
 
     text = to_dialect(sql, warehouse.dialect)
@@ -205,8 +275,9 @@ def _run_on_warehouse(warehouse: Warehouse, sql: str, spine_table: str, spine_sq
         con = warehouse.connection
         con.register(spine_table, spine_sql)  # zero-copy view of the Arrow spine
         try:
-            # a relation streams straight to Arrow (a DB-API cursor would copy the rows once more)
-            result: pa.Table = con.sql(text).to_arrow_table()
+            with _bounded(con, memory_limit):
+                # a relation streams straight to Arrow (a DB-API cursor would copy the rows once more)
+                result: pa.Table = con.sql(text).to_arrow_table()
         except Exception as exc:
             raise FeatureError(f"DuckDB could not compute the training frame: {exc}") from exc
         finally:

@@ -110,6 +110,7 @@ class FraudTrainer:
     def fit(self, data: TrainingData, seed: int) -> Any:
         from cartwise.decisions.fraud_policy import FraudPolicy
         from cartwise.models.fraud.trainer import FraudModel
+        from cartwise.pipelines.fraud_costs import MARKETPLACE_FRAUD_COSTS
 
         features = list(data.extra["features"])
         cut = int(len(data.train) * (1.0 - self.policy_fraction))
@@ -127,7 +128,7 @@ class FraudTrainer:
         policy = None
         if policy_rows["is_fraud"].nunique() == 2:
             p = model.predict_proba(policy_rows[features])[:, 1]
-            policy = FraudPolicy().fit(
+            policy = FraudPolicy(MARKETPLACE_FRAUD_COSTS).fit(
                 policy_rows["is_fraud"].to_numpy(), p, policy_rows["amount_minor"].to_numpy(np.float64)
             )
         return model, policy

@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cartwise.data.duckdb_warehouse import DuckDBWarehouse
 from cartwise.data.simulator import SimulationConfig, simulate
-from cartwise.models.credit.evaluate import SIMULATOR_CREDIT_FEATURES, evaluate_credit, load_simulator_credit
+from cartwise.models.credit.evaluate import (
+    SIMULATOR_CREDIT_FEATURES,
+    evaluate_credit,
+    load_simulator_credit,
+    performance_labels,
+)
 from cartwise.models.credit.features import is_protected
 
 
@@ -20,7 +26,29 @@ def test_simulator_credit_report_end_to_end(duckdb_path: Path) -> None:
         warehouse.write_table(name, table)
     data = load_simulator_credit(warehouse)
     outcomes = warehouse.read_table("credit_outcomes").to_pandas()
+    labels = performance_labels(warehouse)
+    end = labels["window_end"].max()
+    earlier = performance_labels(warehouse, as_of=end - pd.Timedelta(days=30))
+    chargebacks = warehouse.read_table("chargebacks").to_pandas()
     warehouse.close()
+
+    # Point in time: every label's window has elapsed, and a label set at an earlier cut-off is
+    # a subset of the later one with the same values (a label never changes once given).
+    assert (labels["window_end"] <= end).all()
+    assert (earlier["window_end"] <= end - pd.Timedelta(days=30)).all()
+    assert 0 < len(earlier) < len(labels)
+    assert earlier.index.isin(labels.index).all()
+    assert (labels.loc[earlier.index, "defaulted"] == earlier["defaulted"]).all()
+    assert not labels.index.isin(chargebacks["checkout_id"]).any()  # fraud is not a credit outcome
+    # On resolved genuine orders the label is credit_outcomes' default known within the window.
+    known = outcomes.set_index("checkout_id")[["defaulted", "known_at"]].add_suffix("_o")
+    resolved = labels.join(known, how="inner")
+    expected = resolved["defaulted_o"] & (
+        pd.to_datetime(resolved["known_at_o"], utc=True) <= resolved["window_end"]
+    )
+    assert len(resolved) > 300
+    assert (resolved["defaulted"] == expected).all()
+    assert 0.02 < labels["defaulted"].mean() < 0.25
 
     assert list(data.X.columns) == [f.name for f in SIMULATOR_CREDIT_FEATURES]
     assert not [c for c in data.X.columns if is_protected(c)]

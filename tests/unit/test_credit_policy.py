@@ -99,7 +99,7 @@ def test_realised_profit_counts_defaults_as_losses() -> None:
     policy = CreditPolicy(params)
     out = policy.decide(np.array([0.01, 0.01]), np.array([10_000, 10_000]))
     profit = policy.realised_profit(out, np.array([10_000, 10_000]), np.array([0, 1]))
-    assert profit == pytest.approx(2 * 10_000 * 0.04 - 10_000 * 0.85)
+    assert profit == pytest.approx(2 * 10_000 * 0.04 - 10_000 * params.loss_given_default)
 
 
 def test_profit_curve_and_score_bands_on_known_outcomes() -> None:
@@ -113,7 +113,7 @@ def test_profit_curve_and_score_bands_on_known_outcomes() -> None:
     orders = pd.DataFrame(
         {"amount_minor": np.full(2_000, 10_000), "plan_type": "pay_in_4", "fee_rate": np.full(2_000, 0.05)}
     )
-    params = CreditPolicyParams(funding_cost_annual=0.0)
+    params = CreditPolicyParams(funding_cost_annual=0.0, loss_given_default=0.85)
     curve = profit_curve(pd_, y, orders, params, [0.01, 0.05, 1.0])
     # A looser appetite approves more; at 1.0 only the profit test binds: fee 5 % > PD x 0.85 x 0.75.
     assert list(curve["approval_rate"]) == sorted(curve["approval_rate"])

@@ -24,6 +24,14 @@ The order is approved on the plans that qualify and whose limit covers the amoun
 approved limit is the largest over qualifying plans. Otherwise it is declined, and the caller
 attaches the adverse-action reasons (the model's, plus ``AMOUNT_OVER_LIMIT`` when plans qualified
 but none covers the amount). Parameters are a frozen dataclass saved with the model bundle.
+
+Default economics: the merchant fee is each merchant's own ``fee_rate`` when given (4 % otherwise);
+LGD 0.5 of the exposure, because the PD is of reaching 60 days past due, not of a write-off — a
+defaulting shopper has usually paid part of the plan (on the simulator about a third of a pay-in-4
+order is paid before default) and collections recover part of the rest; funding costs 6 % a year;
+the appetite caps the expected loss rate at 5 % of the amount. On the simulator's demo data, with
+calibrated PDs, this approves about three quarters of orders (a pay-later lender typically
+approves 70-90 %), each at a positive expected profit.
 """
 
 from __future__ import annotations
@@ -84,7 +92,7 @@ class CreditPolicyParams:
     """Risk appetite and economics of the credit policy (stored with the model)."""
 
     merchant_fee_rate: float = 0.04
-    loss_given_default: float = 0.85
+    loss_given_default: float = 0.5
     risk_appetite: float = 0.05
     funding_cost_annual: float = 0.06
     max_expected_loss_minor: int = 2_500

@@ -1,13 +1,16 @@
 """Credit models on the simulator: ranking, calibration, fairness, profit curve and score bands.
 
-The training frame comes from the feature platform: every resolved checkout (a row of
-``credit_outcomes``) is a spine row at its ``created_at``, and the credit feature set is
-retrieved point in time, so nothing known only after the checkout (its own outcome, later
-installments) can leak in. Protected attributes (the customer's ``age_band`` and ``gender``)
-are joined beside the frame for the fairness report and never given to a model.
+The training frame comes from the feature platform: every labelled checkout is a spine row at
+its ``created_at``, and the credit feature set is retrieved point in time, so nothing known only
+after the checkout (its own outcome, later installments) can leak in. Protected attributes (the
+customer's ``age_band`` and ``gender``) are joined beside the frame for the fairness report and
+never given to a model.
 
-Only *mature* checkouts are used (their last installment fell due at least 60 days before the
-data ends), so every outcome is known whatever it is. The split is by time: the earliest ``1 - test_share`` of checkouts train, the rest test.
+Labels use the standard performance-window definition (:func:`performance_labels`): an order is
+bad when it reached 60+ days past due within ``PERFORMANCE_WINDOW_DAYS`` (90) of its first due
+date, and it is labelled only once that window has fully elapsed by the cut-off, so every label
+is final and the later (test) period is not biased toward quick outcomes. The split is by time:
+the earliest ``1 - test_share`` of checkouts train, the rest test.
 On the test part the report gives AUC, KS, Brier and ECE for both models, the fairness
 report, default rate by score band, and the limit policy's profit curve: for each risk
 appetite, the share approved, the expected and the realised profit (merchant fees minus
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute
+import pyarrow.compute as pc
 
 from cartwise.data.warehouse import Warehouse
 from cartwise.decisions.credit_policy import CreditPolicy, CreditPolicyParams
@@ -134,12 +137,13 @@ def load_simulator_credit(
         ORDER BY c.created_at, c.checkout_id
         """
     )
-    keep = pa.compute.is_in(rows.column("checkout_id"), value_set=pa.array(labels.index.to_numpy()))
+    keep = pc.is_in(rows.column("checkout_id"), value_set=pa.array(labels.index.to_numpy()))
     rows = rows.filter(keep)
     if rows.num_rows == 0:
         raise FeatureError(
-            f"no checkout's {window_days}-day performance window has elapsed by the data's end: "
-            "simulate more days (at least about 120 + the span you want to train on)"
+            f"no checkout's {window_days}-day performance window (from its first due date) has elapsed "
+            f"by the cut-off {as_of or 'at the data end'}: use a later --end or simulate more days "
+            "(at least about 120 plus the span to train on)"
         )
     keys = [k for k in CREDIT_FEATURES.join_keys if k in rows.column_names]
     spine_cols = dict.fromkeys(
@@ -184,13 +188,13 @@ def performance_labels(
             f"window_days={window_days} is shorter than the {DEFAULT_DAYS_PAST_DUE} days an order needs "
             f"to reach default; use at least {DEFAULT_DAYS_PAST_DUE}"
         )
-    if as_of is None:
-        end = warehouse.query("SELECT max(created_at) AS end_at FROM checkouts").column("end_at")[0].as_py()
-        if end is None:
-            raise FeatureError("the checkouts table is empty: simulate or ingest data first")
-        as_of = end
-    cut = pd.Timestamp(as_of)
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+    end = warehouse.query("SELECT max(created_at) AS end_at FROM checkouts").column("end_at")[0].as_py()
+    if end is None:
+        raise FeatureError("the checkouts table is empty: simulate or ingest data first")
+    cut = _utc(end)
+    if as_of is not None:
+        # Nothing is known after the data's end, whatever cut-off is asked for.
+        cut = min(cut, _utc(as_of))
     inst = warehouse.query("SELECT checkout_id, due_at, paid_at FROM installments").to_pandas()
     due = pd.to_datetime(inst["due_at"], utc=True)
     paid = pd.to_datetime(inst["paid_at"], utc=True)
@@ -198,9 +202,11 @@ def performance_labels(
     # A payment after as_of is not known yet; NaT (unpaid) compares False, so it stays unpaid.
     paid_in_time = (paid < default_at) & (paid <= cut)
     reaches = pd.Series(default_at.where(~paid_in_time), index=inst.index)
-    per_order = pd.DataFrame(
-        {"checkout_id": inst["checkout_id"], "first_due_at": due, "bad_at": reaches}
-    ).groupby("checkout_id", sort=False).agg(first_due_at=("first_due_at", "min"), bad_at=("bad_at", "min"))
+    per_order = (
+        pd.DataFrame({"checkout_id": inst["checkout_id"], "first_due_at": due, "bad_at": reaches})
+        .groupby("checkout_id", sort=False)
+        .agg(first_due_at=("first_due_at", "min"), bad_at=("bad_at", "min"))
+    )
     per_order["window_end"] = per_order["first_due_at"] + pd.Timedelta(days=window_days)
     per_order = per_order[per_order["window_end"] <= cut]
     charged = warehouse.query("SELECT checkout_id, reported_at FROM chargebacks").to_pandas()
@@ -215,6 +221,11 @@ def performance_labels(
         100 * per_order["defaulted"].mean() if len(per_order) else float("nan"),
     )
     return per_order[["first_due_at", "window_end", "defaulted"]]
+
+
+def _utc(moment: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def default_rate_by_band(pd_: Any, y: Any, n_bands: int = 10) -> pd.DataFrame:

@@ -93,11 +93,15 @@ def test_tables_lists_row_counts(simulated: Path) -> None:
         assert name in result.output
 
 
-def test_demo_simulates_and_summarises(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["--data-dir", str(tmp_path), "demo", *SMALL], terminal_width=200)
-    assert result.exit_code == 0, result.output
+def test_demo_on_too_little_data_explains_what_is_missing(tmp_path: Path) -> None:
+    """A 30-day marketplace is too short to train fraud and credit: the demo says so and fails."""
+    result = runner.invoke(
+        app, ["--data-dir", str(tmp_path), "demo", *SMALL, "--no-serve"], terminal_width=200
+    )
+    assert result.exit_code == 1, result.output
     assert "fraud rate" in result.output
     assert "rows: events" in result.output
+    assert "use more days of data" in " ".join(result.output.split())
     assert (tmp_path / "warehouse.duckdb").is_file()
 
 

@@ -144,11 +144,13 @@ def demo(
     console.print(render_summary(summary))
 
     console.rule("2/4 · features → train → evaluate → gate → register → promote")
+    failed = False
     try:
         pipeline_run(ctx, auto_promote=True, model=None, start=None, end=None, actor="cartwise demo")
-    except typer.Exit as exc:  # a model that failed its gates is reported above; go on with the rest
+    except typer.Exit as exc:  # a model that could not be trained is reported above; go on with the rest
         if exc.exit_code not in (0, None):
-            console.print("[yellow]some models were not promoted; see the table above[/]")
+            failed = True
+            console.print("[yellow]some models could not be trained; see the table above[/]")
 
     console.rule("3/4 · monitoring: drift, realised and estimated performance")
     try:
@@ -158,7 +160,9 @@ def demo(
         console.print(f"[yellow]monitoring skipped:[/] {exc}")
 
     if not serve:
-        console.print(json.dumps({"data_dir": str(settings.data_dir), "served": False}))
+        console.print(json.dumps({"data_dir": str(settings.data_dir), "served": False, "failed": failed}))
+        if failed:
+            raise typer.Exit(1)
         return
     console.rule("4/4 · decision service")
     _serve(settings, port or settings.serving.port)

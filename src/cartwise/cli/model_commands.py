@@ -297,7 +297,7 @@ def pipeline_run(
     for result in results:
         outcome = result.outcome
         if outcome is None:
-            summary.add_row(result.model, "", "", "", "", "", f"[red]{result.error}[/]")
+            summary.add_row(result.model, "", "", "", "", "", f"[red]{_first_clause(result.error)}[/]")
             continue
         metric = next(iter(g for g in outcome.gates if g.name == "primary_metric"))
         summary.add_row(
@@ -311,7 +311,8 @@ def pipeline_run(
         )
     console.print(summary)
     for result in results:  # the full reasons, unwrapped, below the table
-        if result.outcome is not None and result.outcome.refusal:
-            console.print(f"[yellow]{result.model}:[/] {result.outcome.refusal}", highlight=False)
+        reason = result.error or (result.outcome.refusal if result.outcome is not None else None)
+        if reason:
+            console.print(f"[yellow]{result.model}:[/] {reason}", highlight=False)
     if any(r.error for r in results):
         raise typer.Exit(1)

@@ -123,6 +123,11 @@ def _fit_score(
 ) -> np.ndarray:
     x = frame[list(NUMERIC_FEATURES) + list(CATEGORICAL_FEATURES)]
     y = labels[train]
+    if y.size == 0:
+        raise SchemaError(
+            f"the reference window holds no {what} labels known yet; "
+            "use a longer reference window or simulate more days"
+        )
     if y.min() == y.max():
         raise SchemaError(
             f"the reference window holds no {'positive' if y.max() == 0 else 'negative'} {what} labels; "

@@ -53,7 +53,10 @@ def build_components(settings: Settings, service: ServiceSettings | None = None)
             logger.warning("no product prices for affordability filtering: %s", exc)
             return None
 
-    reader = OnlineStoreReader(make_online_store(settings), timeout_seconds=service.feature_timeout_seconds)
+    store = make_online_store(settings)
+    if settings.online_store.type == "memory":
+        _materialize_in_process(settings, store)
+    reader = OnlineStoreReader(store, timeout_seconds=service.feature_timeout_seconds)
     return ServiceComponents(
         models=RegistryModelSource.from_settings(settings, products=products),
         features=CircuitBreaker(
@@ -64,3 +67,22 @@ def build_components(settings: Settings, service: ServiceSettings | None = None)
         gauges_file=gauges_path(settings.data_dir),
         request_features=catalog_request_features,
     )
+
+
+def _materialize_in_process(settings: Settings, store: Any) -> None:
+    """The in-process store starts empty in each service process: load it from the warehouse now.
+
+    With Redis the store is shared and kept fresh by ``cartwise features
+    materialize`` and ``serve-stream``; in-process, each worker loads its own copy
+    at start so the embedded defaults serve real history rather than empty features.
+    """
+    from cartwise.bootstrap import make_warehouse
+    from cartwise.features.online.materialize import materialize
+
+    try:
+        with make_warehouse(settings, read_only=True) as warehouse:
+            result = materialize(warehouse, store)
+    except Exception as exc:  # no warehouse yet: serve with empty history, flagged by the features
+        logger.warning("in-process online store left empty: %s", exc)
+        return
+    logger.info("in-process online store: %s entity states from the warehouse", result.states)

@@ -18,7 +18,8 @@ from cartwise.monitoring.gauges import gauges_path, load_gauges
 _register()
 runner = CliRunner()
 # 90 days: the drift starts on day 72, 2026-03-14
-SIM = ["--customers", "8000", "--days", "90", "--seed", "5"]
+# Large enough that the drift wave (25% of customers, joining from day 72) shows within its first week.
+SIM = ["--customers", "20000", "--days", "90", "--seed", "5"]
 DRIFT_START = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=72)
 
 

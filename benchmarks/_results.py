@@ -40,7 +40,9 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return "\n".join(lines)
 
 
-def report(title: str, command: str, headers: Sequence[str], rows: Sequence[Sequence[object]], notes: str = "") -> str:
+def report(
+    title: str, command: str, headers: Sequence[str], rows: Sequence[Sequence[object]], notes: str = ""
+) -> str:
     """Print a table and append it, with machine, date and the re-run command, to RESULTS.md."""
     table = markdown_table(headers, rows)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -49,7 +51,9 @@ def report(title: str, command: str, headers: Sequence[str], rows: Sequence[Sequ
         block += f"\n{notes.strip()}\n"
     print(block)
     if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\nEach script appends its table here, with the machine and date.\n")
+        RESULTS.write_text(
+            "# Benchmark results\n\nEach script appends its table here, with the machine and date.\n"
+        )
     with RESULTS.open("a") as fh:
         fh.write(block)
     return block

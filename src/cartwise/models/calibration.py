@@ -71,7 +71,9 @@ def _fit_isotonic(s: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]
     return np.asarray(iso.X_thresholds_, dtype=np.float64), np.asarray(iso.y_thresholds_, dtype=np.float64)
 
 
-def _apply_isotonic(s: FloatArray, xs: FloatArray, ys: FloatArray, tie_break: float = TIE_BREAK) -> FloatArray:
+def _apply_isotonic(
+    s: FloatArray, xs: FloatArray, ys: FloatArray, tie_break: float = TIE_BREAK
+) -> FloatArray:
     # IsotonicRegression(out_of_bounds="clip").predict without the object, plus the tie-break
     iso = np.interp(s, xs, ys)
     return np.asarray((1.0 - tie_break) * iso + tie_break * np.clip(s, 0.0, 1.0), dtype=np.float64)

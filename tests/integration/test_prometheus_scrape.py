@@ -9,9 +9,6 @@ Point the ``metrics_target`` fixture at the running service to test the real thi
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -24,16 +21,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from cartwise.monitoring import metric_names as mn
 from cartwise.monitoring.gauges import GaugeFileCollector, GaugeSample, write_gauges
+from prometheus_server import free_port, query, run_prometheus, wait_for
 
 pytestmark = pytest.mark.prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port
 
 
 def _get(url: str) -> Any:
@@ -117,69 +112,12 @@ def metrics_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def prometheus(metrics_target: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real Prometheus scraping ``metrics_target`` every second, with cartwise's rules loaded."""
-    binary = shutil.which("prometheus")
-    if binary is None:  # make test installs it: missing is a failure, not a skip
-        pytest.fail(
-            "prometheus is not installed; run `bash scripts/system-deps.sh` as root (Debian package prometheus)"
-        )
-    workdir = tmp_path_factory.mktemp("prometheus")
-    (workdir / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        f"rule_files:\n  - {REPO / 'deploy' / 'prometheus' / 'alerts.yml'}\n"
-        "scrape_configs:\n  - job_name: cartwise\n    static_configs:\n"
-        f"      - targets: ['{metrics_target}']\n"
-    )
-    port = _free_port()
-    log = (workdir / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"prometheus exited with {proc.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}"
-                )
-            try:
-                urllib.request.urlopen(f"{url}/-/ready", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("prometheus did not become ready within 30 s")
-                time.sleep(0.2)
+    with run_prometheus(metrics_target, tmp_path_factory.mktemp("prometheus")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
-def _query(url: str, expr: str) -> dict[str, Any]:
-    result: dict[str, Any] = _get(f"{url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
-    return result
-
-
-def _wait_for(url: str, expr: str, timeout: float = 30) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        data = _query(url, expr)["data"]["result"]
-        if data:
-            return list(data)
-        if time.monotonic() > deadline:
-            pytest.fail(f"prometheus returned nothing for {expr} within {timeout} s")
-        time.sleep(0.5)
+_query = query
+_wait_for = wait_for
 
 
 def test_prometheus_scrapes_the_service_metrics(prometheus: str, metrics_target: str) -> None:

@@ -13,7 +13,7 @@ Runs, on loopback only and for a bounded time:
 
 Published anchors: Seldon MLServer ≈ 1,440 req/s over REST; Ray Serve adds 1–2 ms.
 Targets (issue 8): ≥ 1,500 decisions/s with p99 ≤ 10 ms; recommendations p99 ≤ 5 ms at ≥ 1,000 req/s.
-The load generator shares the 2 cores with the server, as the brief asks.
+The load generator shares the 2 cores with the server, as the target demands.
 """
 
 from __future__ import annotations

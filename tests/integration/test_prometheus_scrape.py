@@ -1,9 +1,10 @@
-"""A real Prometheus (Debian's package) scrapes a live cartwise metrics target and answers queries about it.
+"""A real Prometheus (Debian's package) loads cartwise's rules and dashboards against a live target.
 
-Until the decision service exists, the target is a prometheus_client HTTP server in
-this process that registers every service metric under its cartwise name and the
-monitoring gauges through :class:`GaugeFileCollector`, exactly as the service will.
-Point the ``metrics_target`` fixture at the running service to test the real thing.
+The target is a prometheus_client HTTP server in this process that registers every
+service metric under its cartwise name, with fixed values so the rules and
+dashboard queries have known answers, and the monitoring gauges through
+:class:`GaugeFileCollector`, exactly as the service does. The scrape of the running
+service itself is tests/e2e/test_prometheus_service.py.
 """
 
 from __future__ import annotations

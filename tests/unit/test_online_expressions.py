@@ -1,4 +1,4 @@
-"""Read-time expressions: the numpy evaluator gives DuckDB's answer, NULLs included."""
+"""Read-time expressions: the generated evaluator gives DuckDB's answer, NULLs included."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
@@ -29,7 +30,7 @@ from sqlglot import exp
 from cartwise.domain.schemas import TABLES
 from cartwise.errors import FeatureError
 from cartwise.features.definitions import FEATURE_TIME, EventSource, Feature, FeatureSet, FeatureView
-from cartwise.features.online.expressions import Compiled, compile_expression, expression_columns
+from cartwise.features.online.expressions import expression_columns, python_source
 from cartwise.features.sql import referenced_tables
 
 __all__ = [
@@ -59,8 +60,9 @@ class AggregationPlan:
     """Index of the stored value column; None for a plain row count."""
     default: float | None
     distinct_by_hash: bool
-    expression: Compiled | None = None
-    """For aggregations that read ``feature_time``: evaluated at read time on the stored raw columns."""
+    expression_sql: str | None = None
+    """For aggregations that read ``feature_time``: the per-row SQL, evaluated at read time on the
+    stored raw columns (the online reader inlines it, see :mod:`.expressions`)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,13 @@ class ViewPlan:
             else (0.0 if a.function in ("count", "count_distinct") else None)
             for a in self.aggregations
         }
+
+    @cached_property
+    def reader(self) -> Callable[[Any, int], dict[str, float | None]]:
+        """Every aggregation of this view from its state rows at a request time (compiled once)."""
+        from cartwise.features.online.state import compile_reader  # state builds on this module
+
+        return compile_reader(self)
 
     @property
     def source_table(self) -> str:
@@ -300,7 +309,7 @@ def _view_plan(view: FeatureView, features: Sequence[Feature], suffix: str, late
     keep_all = False
     for feature in features:
         index: int | None = None
-        compiled: Compiled | None = None
+        sql: str | None = None
         if feature.uses_feature_time:
             if feature.function in ("count_distinct", "last"):
                 raise FeatureError(
@@ -310,7 +319,7 @@ def _view_plan(view: FeatureView, features: Sequence[Feature], suffix: str, late
             sql, columns = _read_time_expression(feature, owner)
             for column in sorted(columns):
                 raw[column] = _column_index(value_sql, hashed, _raw_column_sql(column, source_tables), False)
-            compiled = compile_expression(sql, owner=f"{owner}: feature {feature.name}")
+            python_source(sql, str, owner=f"{owner}: feature {feature.name}")  # refuses what it cannot serve
             is_hash = False
         else:
             value, is_hash = _value_sql(feature)
@@ -328,7 +337,7 @@ def _view_plan(view: FeatureView, features: Sequence[Feature], suffix: str, late
                 value=index,
                 default=feature.default,
                 distinct_by_hash=is_hash,
-                expression=compiled,
+                expression_sql=sql,
             )
         )
     return ViewPlan(

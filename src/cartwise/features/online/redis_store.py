@@ -1,12 +1,24 @@
-"""Redis online store (redis-py with hiredis): MGET for a checkout, MULTI/EXEC for a batch of updates."""
+"""Redis online store: MGET for a checkout, MULTI/EXEC for a batch of updates.
+
+Writes, metadata and administration go through redis-py. The read of a
+checkout — one MGET, the hot path of every decision — goes through
+:class:`_MgetConnection`: a plain socket per thread that sends the MGET and
+parses the reply with hiredis (the C parser redis-py itself uses), without
+redis-py's connection pool and command layer, which cost more than the round
+trip itself on loopback.
+"""
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import hiredis
 import redis
+from redis.connection import parse_url
 
 from cartwise.errors import OnlineStoreError
 from cartwise.features.online.store import OnlineStore
@@ -16,6 +28,49 @@ __all__ = ["RedisOnlineStore"]
 logger = logging.getLogger(__name__)
 
 _CHUNK = 2000
+
+
+class _MgetConnection:
+    """One socket to Redis that only sends MGET (and the AUTH / SELECT of its URL)."""
+
+    def __init__(self, url: str, timeout: float | None) -> None:
+        options = parse_url(url)
+        self._sock = socket.create_connection(
+            (options.get("host", "127.0.0.1"), int(options.get("port", 6379))), timeout=timeout
+        )
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            if options.get("password"):
+                auth = [options["username"]] if options.get("username") else []
+                self._call(b"AUTH", *[a.encode() for a in [*auth, options["password"]]])
+            if options.get("db"):
+                self._call(b"SELECT", str(options["db"]).encode())
+        except BaseException:
+            self.close()
+            raise
+
+    def _call(self, *parts: bytes) -> Any:
+        out = [b"*%d\r\n" % len(parts)]
+        for part in parts:
+            out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+        self._sock.sendall(b"".join(out))
+        reader = hiredis.Reader()
+        while True:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise redis.ConnectionError("Redis closed the connection")
+            reader.feed(chunk)
+            reply = reader.gets()
+            if reply is not False:
+                if isinstance(reply, hiredis.ReplyError):
+                    raise redis.ResponseError(str(reply))
+                return reply
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        return list(self._call(b"MGET", *[k.encode() for k in keys]))
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 class RedisOnlineStore(OnlineStore):
@@ -37,6 +92,9 @@ class RedisOnlineStore(OnlineStore):
         self.url = url
         self.socket_timeout = socket_timeout
         self._client: redis.Redis[bytes] | None = None
+        self._local = threading.local()
+        self._readers: list[_MgetConnection] = []
+        self._readers_lock = threading.Lock()
 
     @property
     def client(self) -> redis.Redis[bytes]:
@@ -60,9 +118,41 @@ class RedisOnlineStore(OnlineStore):
         return self._client
 
     def read(self, keys: Sequence[str]) -> list[bytes | None]:
+        """One MGET on this thread's own connection; a failed connection is dropped and made again next time."""
         if not keys:
             return []
-        return list(self.client.mget(keys))
+        if self.url.startswith(("rediss://", "unix://")):  # TLS and sockets: redis-py's client
+            return list(self.client.mget(keys))
+        conn: _MgetConnection | None = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = _MgetConnection(self.url, self.socket_timeout)
+                with self._readers_lock:
+                    self._readers.append(conn)
+            return conn.mget(keys)
+        except (OSError, redis.ConnectionError) as exc:
+            self._drop_reader(conn)
+            if isinstance(exc, socket.timeout):
+                raise redis.TimeoutError(
+                    f"Redis at {self.url} did not answer in {self.socket_timeout}s"
+                ) from exc
+            raise redis.ConnectionError(
+                f"Redis is not reachable at {self.url} ({exc}); start it or set online_store.url in the settings"
+            ) from exc
+        except redis.ResponseError:
+            raise
+        except BaseException:
+            # interrupted mid-reply: the connection may hold half an answer, so never reuse it
+            self._drop_reader(conn)
+            raise
+
+    def _drop_reader(self, conn: _MgetConnection | None) -> None:
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+            with self._readers_lock:
+                if conn in self._readers:
+                    self._readers.remove(conn)
 
     def write(
         self, states: Mapping[str, tuple[bytes, int | None]], meta: Mapping[str, bytes] | None = None
@@ -94,6 +184,11 @@ class RedisOnlineStore(OnlineStore):
             self.client.delete(*keys[start : start + _CHUNK])
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        self._local = threading.local()
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -16,24 +16,28 @@ count and the matrix bytes; decoding is zero-copy.
 
 from __future__ import annotations
 
-import math
 import struct
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cartwise.errors import OnlineStoreError
-from cartwise.features.online.plan import AggregationPlan, ViewPlan
+from cartwise.features.online.expressions import HELPERS, expression_columns, python_source
+from cartwise.features.online.plan import ViewPlan
 
-__all__ = ["ViewState", "compute_features", "row_width"]
+__all__ = ["Reader", "ViewState", "compile_reader", "compute_features", "row_width"]
 
 _HEADER = struct.Struct("<BBHI")  # format, has-known flag, width, rows
 _FORMAT = 3
 TS, ID, VER, KNOWN = 0, 1, 2, 3
 
 Matrix = npt.NDArray[np.int64]
+Reader = Callable[[Matrix, int], dict[str, float | None]]
+"""``(rows, at_us) -> features`` of one view, compiled from its plan (:func:`compile_reader`)."""
 
 
 def row_width(plan: ViewPlan) -> int:
@@ -141,91 +145,128 @@ def _aggregate(function: str, present: list[float]) -> float | None:
     raise OnlineStoreError(f"aggregation function {function!r} is not supported online")
 
 
-def _column(plan: ViewPlan, rows: Matrix, index: int) -> npt.NDArray[np.generic]:
-    bits = rows[:, value_offset(plan) + index]
-    return bits.view(np.uint64) if plan.hashed[index] else bits.view(np.float64)
-
-
-def _read_time_values(
-    plan: ViewPlan,
-    agg: AggregationPlan,
-    rows_all: Matrix,
-    positions: range | list[int],
-    at_us: int,
-    row_cache: dict[int, dict[str, float | None]],
-) -> list[float]:
-    """``agg``'s expression on each row at ``positions``; rows (as dicts) are shared across aggregations."""
-    assert agg.expression is not None
-    missing = [i for i in positions if i not in row_cache]
-    if missing:
-        names = list(plan.raw_columns)
-        columns = [_column(plan, rows_all, plan.raw_columns[name]).tolist() for name in names]
-        for i in missing:
-            row_cache[i] = {
-                name: (None if col[i] != col[i] else col[i]) for name, col in zip(names, columns, strict=True)
-            }
-    expression = agg.expression
-    t = float(at_us)
-    out: list[float] = []
-    for i in positions:
-        value = expression(row_cache[i], t)
-        out.append(math.nan if value is None else value)
-    return out
-
-
 def compute_features(plan: ViewPlan, state: ViewState | None, at_us: int) -> dict[str, float | None]:
-    """Every aggregation feature of ``plan`` at request time ``at_us`` from ``state``.
-
-    States are small (the rows of one entity), so this works on Python lists,
-    converting each stored column once: a numpy call per feature would cost
-    more than the arithmetic.
-    """
+    """Every aggregation feature of ``plan`` at request time ``at_us`` from ``state``."""
     if state is None or not len(state):
         return dict(plan.empty_features)
-    rows_all = state.rows
-    ts = rows_all[:, TS].tolist()
-    hi = bisect_left(ts, at_us)
-    known = rows_all[:, KNOWN].tolist() if plan.label else None
-    columns: dict[int, tuple[list[float], bool]] = {}  # values, and whether any is NULL
-    windows: dict[int | None, tuple[int, int, list[int] | None]] = {}
-    present_cache: dict[tuple[int | None, int], list[float]] = {}
-    row_cache: dict[int, dict[str, float | None]] = {}
-    out: dict[str, float | None] = {}
+    return plan.reader(state.rows, at_us)
+
+
+def compile_reader(plan: ViewPlan) -> Reader:
+    """A function ``(rows, at_us) -> features`` with every aggregation of ``plan`` written out.
+
+    States are small (the rows of one entity), so the reader works on Python
+    lists, converting each stored column once: a numpy call per feature would
+    cost more than the arithmetic. Generating straight-line code for the view
+    (one bisect per window, one list per window and column, one expression per
+    feature, one dict literal) removes the per-feature interpretation that
+    would otherwise dominate a read. The semantics are those of the offline
+    SQL: windows ``t - w <= ts < t``, labels only once ``known_at < t``, NULLs
+    skipped by every function, counts 0 and other functions NULL (or the
+    feature's default) on an empty window.
+    """
+    env: dict[str, Any] = {
+        "bisect_left": bisect_left,
+        "np": np,
+        "_f64": np.float64,
+        "_u64": np.uint64,
+        "_aggregate": _aggregate,
+        **HELPERS,
+    }
+    # Rows before the longest window are never looked at: only rows[b:hi] become lists, and the
+    # window bounds lo{j} are turned into positions in that slice.
+    windows: dict[int | None, int] = {}
     for agg in plan.aggregations:
-        window = windows.get(agg.window_us)
-        if window is None:
-            lo = 0 if agg.window_us is None else bisect_left(ts, at_us - agg.window_us, 0, hi)
-            picked = None if known is None else [i for i in range(lo, hi) if known[i] < at_us]
-            window = windows[agg.window_us] = (lo, hi, picked)
-        lo, hi_, picked = window
-        n = (hi_ - lo) if picked is None else len(picked)
-        value: float | None
-        if agg.expression is not None:
-            positions = range(lo, hi_) if picked is None else picked
-            computed = _read_time_values(plan, agg, rows_all, positions, at_us, row_cache)
-            value = _aggregate(agg.function, [v for v in computed if v == v])
+        windows.setdefault(agg.window_us, len(windows))
+    body: list[str] = ["ts = rows[:, 0].tolist()", "hi = bisect_left(ts, at_us)"]
+    for w, j in windows.items():
+        body.append(f"lo{j} = 0" if w is None else f"lo{j} = bisect_left(ts, at_us - {int(w)}, 0, hi)")
+    body.append(
+        "b = " + (f"min({', '.join(f'lo{j}' for j in windows.values())})" if len(windows) > 1 else "lo0")
+    )
+    body.append("rows = rows[b:hi]")
+    body.append("h = hi - b")
+    for j in windows.values():
+        body.append(f"lo{j} -= b")
+    if plan.label:
+        body.append(f"known = rows[:, {KNOWN}].tolist()")
+        for j in windows.values():
+            body.append(f"pk{j} = [i for i in range(lo{j}, h) if known[i] < at_us]")
+    columns: set[int] = set()
+    present: set[tuple[int, int]] = set()
+    raws: set[int] = set()
+    values: list[str] = []
+    offset = value_offset(plan)
+    has_expression = any(a.expression_sql is not None for a in plan.aggregations)
+
+    def column(k: int) -> None:
+        if k not in columns:
+            columns.add(k)
+            body.append(f"a{k} = rows[:, {offset + k}].view({'_u64' if plan.hashed[k] else '_f64'})")
+            body.append(f"c{k} = a{k}.tolist()")
+            null = f"bool((a{k} == 0).any())" if plan.hashed[k] else f"bool(np.isnan(a{k}).any())"
+            body.append(f"z{k} = {null}")
+
+    def raw_column(k: int) -> None:
+        if k not in raws:
+            raws.add(k)
+            body.append(f"r{k} = [None if v != v else v for v in rows[:, {offset + k}].view(_f64).tolist()]")
+
+    def present_list(j: int, k: int) -> str:
+        name = f"p{k}_{j}"
+        if (j, k) not in present:
+            present.add((j, k))
+            rows_of = f"c{k}[lo{j}:]" if not plan.label else f"[c{k}[i] for i in pk{j}]"
+            keep = "v != 0" if plan.hashed[k] else "v == v"
+            body.append(f"{name} = [v for v in {rows_of} if {keep}] if z{k} else {rows_of}")
+        return name
+
+    for i, agg in enumerate(plan.aggregations):
+        j = windows[agg.window_us]
+        n = f"len(pk{j})" if plan.label else f"(h - lo{j})"
+        if agg.expression_sql is not None:
+            used = sorted(expression_columns(agg.expression_sql) - {"feature_time"})
+            for name in used:
+                raw_column(plan.raw_columns[name])
+            source = python_source(agg.expression_sql, lambda name: f"q{plan.raw_columns[name]}")
+            rows_of = [
+                f"r{plan.raw_columns[n]}[lo{j}:]"
+                if not plan.label
+                else f"[r{plan.raw_columns[n]}[i] for i in pk{j}]"
+                for n in used
+            ]
+            targets = "".join(f"q{plan.raw_columns[n]}, " for n in used)
+            body.append(f"x{i} = [{source} for ({targets}) in zip({', '.join(rows_of)})]")
+            value = f"_aggregate({agg.function!r}, [v for v in x{i} if v is not None and v == v])"
         elif agg.value is None:
-            value = float(n)
+            value = f"float({n})"
+        elif agg.function == "last":
+            column(agg.value)
+            k = agg.value
+            picked = (
+                f"c{k}[pk{j}[-1]] if pk{j} else None" if plan.label else f"c{k}[h - 1] if h > lo{j} else None"
+            )
+            body.append(f"l{i} = {picked}")
+            value = f"(None if l{i} is None or l{i} != l{i} else float(l{i}))"
         else:
-            column = columns.get(agg.value)
-            if column is None:
-                array = _column(plan, rows_all, agg.value)
-                nulls = bool((array == 0).any()) if plan.hashed[agg.value] else bool(np.isnan(array).any())
-                column = columns[agg.value] = (array.tolist(), nulls)
-            values, has_null = column
-            if agg.function == "last":
-                # the latest row in the window, whatever its value (NULL included), as the offline SQL
-                last = values[picked[-1] if picked is not None else hi_ - 1] if n else None
-                value = None if last is None or last != last else float(last)
-            else:
-                key = (agg.window_us, agg.value)
-                present = present_cache.get(key)
-                if present is None:
-                    present = values[lo:hi_] if picked is None else [values[i] for i in picked]
-                    if has_null:
-                        hashed = plan.hashed[agg.value]
-                        present = [v for v in present if v != 0] if hashed else [v for v in present if v == v]
-                    present_cache[key] = present
-                value = _aggregate(agg.function, present)
-        out[agg.feature] = agg.default if value is None else value
-    return out
+            column(agg.value)
+            p = present_list(j, agg.value)
+            value = {
+                "count": f"float(len({p}))",
+                "count_distinct": f"float(len(set({p})))",
+                "sum": f"(float(sum({p})) if {p} else None)",
+                "mean": f"(float(sum({p})) / len({p}) if {p} else None)",
+                "min": f"(float(min({p})) if {p} else None)",
+                "max": f"(float(max({p})) if {p} else None)",
+            }.get(agg.function, f"_aggregate({agg.function!r}, {p})")  # unknown: _aggregate names it
+        if agg.default is not None:
+            env[f"d{i}"] = agg.default
+            body.append(f"v{i} = {value}")
+            value = f"(d{i} if v{i} is None else v{i})"
+        values.append(f"{agg.feature!r}: {value}")
+    if has_expression:
+        body.insert(0, "t = float(at_us)")
+    source = "def read(rows, at_us):\n" + "".join(f"    {line}\n" for line in body)
+    source += "    return {" + ", ".join(values) + "}\n"
+    exec(compile(source, f"<online reader {plan.name}>", "exec"), env)
+    return env["read"]  # type: ignore[no-any-return]

@@ -121,3 +121,25 @@ def test_state_round_trips_and_bad_thresholds_are_refused(validation: tuple) -> 
         FraudPolicy(decline_ratio=0.5).decide([0.5], [10.0])
     with pytest.raises(MetricInputError, match=r"\[0, 1\]"):
         FraudPolicy().decide([1.5], [10.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    p=st.floats(0.0, 1.0),
+    amount=st.floats(0.0, 1e8),
+    review=st.floats(0.0, 50.0),
+    decline=st.floats(1.0, 100.0),
+)
+def test_decide_one_matches_the_vectorised_rule(
+    p: float, amount: float, review: float, decline: float
+) -> None:
+    policy = FraudPolicy(FraudCosts(), decline_ratio=decline, review_ratio=review)
+    assert policy.decide_one(p, amount) == policy.decide(np.array([p]), np.array([amount]))[0]
+
+
+def test_decide_one_refuses_what_decide_refuses() -> None:
+    policy = FraudPolicy(FraudCosts())
+    with pytest.raises(MetricInputError, match="probabilities"):
+        policy.decide_one(1.5, 100.0)
+    with pytest.raises(MetricInputError, match="amounts"):
+        policy.decide_one(0.5, -1.0)

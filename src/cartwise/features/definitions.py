@@ -98,6 +98,7 @@ __all__ = [
     "FeatureSet",
     "FeatureView",
     "OnDemandFeature",
+    "OnDemandRow",
     "RequestFeature",
     "parse_window",
     "window_micros",
@@ -404,6 +405,56 @@ def _as_array(value: Any, *, feature: bool) -> npt.NDArray[Any]:
             array = np.array([np.nan if v is None else v for v in array.ravel()], dtype=np.float64)
         return np.atleast_1d(array.astype(np.float64))
     return np.atleast_1d(array)
+
+
+class OnDemandRow:
+    """Evaluates on-demand features for one request, one numpy call per function.
+
+    The functions are elementwise, so the features that share a function (and
+    the kind of each argument) are evaluated together on arrays holding each
+    feature's inputs: the same functions as offline, on a handful of arrays
+    instead of one call per feature. Features are grouped by dependency level,
+    so a feature reading another on-demand feature sees its value.
+    """
+
+    def __init__(self, features: Sequence[OnDemandFeature]) -> None:
+        self.features = tuple(features)
+        level: dict[str, int] = {}
+        for od in self.features:  # definitions come after what they read
+            level[od.name] = 1 + max((level.get(i, -1) for i in od.feature_inputs), default=-1)
+        groups: dict[tuple[int, int, tuple[bool, ...]], list[OnDemandFeature]] = {}
+        for od in self.features:
+            kinds = tuple(name in od.feature_inputs for name in od.inputs)
+            groups.setdefault((level[od.name], id(od.function), kinds), []).append(od)
+        self._batches = [
+            (group[0].function, kinds, group)
+            for (_, _, kinds), group in sorted(groups.items(), key=lambda kv: kv[0][0])
+        ]
+
+    def __call__(self, values: Mapping[str, Any]) -> dict[str, float | None]:
+        """Each feature whose inputs ``values`` holds (None and NaN mean missing), as a float or None."""
+        env: dict[str, Any] = {}
+        out: dict[str, float | None] = {}
+        for function, kinds, group in self._batches:
+            ready = [od for od in group if all(i in values or i in env for i in od.inputs)]
+            if not ready:
+                continue
+            args = []
+            for position, is_feature in enumerate(kinds):
+                column = [
+                    env[od.inputs[position]] if od.inputs[position] in env else values[od.inputs[position]]
+                    for od in ready
+                ]
+                if is_feature:
+                    args.append(np.array([np.nan if v is None else v for v in column], dtype=np.float64))
+                else:
+                    args.append(np.asarray(column))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                results = np.asarray(function(*args), dtype=np.float64).tolist()
+            for od, result in zip(ready, results, strict=True):
+                env[od.name] = result
+                out[od.name] = None if result != result else result
+        return out
 
 
 # --------------------------------------------------------------------------- the set

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from cartwise.errors import ModelBundleError, RegistryError
+from cartwise.models.contributions import RowContributions
 from cartwise.serving.ports import CheckoutFacts, CreditResult, LoadedModel, PlanOffer, ProductHit, ReasonCode
 
 __all__ = [
@@ -48,15 +50,11 @@ def catalog_request_features(
     facts: CheckoutFacts, online: Mapping[str, float | None]
 ) -> dict[str, float | None]:
     """The feature catalog's on-demand features for one checkout (NaN inputs when history is missing)."""
-    from cartwise.features.catalog import CATALOG
     from cartwise.features.definitions import FEATURE_TIME
 
     n_installments, interval = _PLAN_SHAPE.get(facts.plan_type, (4, 14))
-    env: dict[str, Any] = {}
-    for od in CATALOG.on_demand:
-        for name in od.feature_inputs:
-            value = online.get(name)
-            env[name] = math.nan if value is None else value
+    row = _catalog_row()
+    env: dict[str, Any] = {name: online.get(name) for name in row.feature_inputs}
     env.update(
         {
             "amount_minor": float(facts.amount_minor),
@@ -65,11 +63,26 @@ def catalog_request_features(
             "installment_interval_days": float(interval),
         }
     )
-    out: dict[str, float | None] = {}
-    for name, values in CATALOG.compute_on_demand(env).items():
-        value = float(np.asarray(values).ravel()[0])
-        out[name] = None if math.isnan(value) else value
-    return out
+    return row.evaluate(env)
+
+
+class _CatalogRow:
+    """The catalog's on-demand features for one row, and the stored features they read."""
+
+    def __init__(self) -> None:
+        from cartwise.features.catalog import CATALOG
+        from cartwise.features.definitions import OnDemandRow
+
+        self.evaluate = OnDemandRow(CATALOG.on_demand)
+        produced = {od.name for od in CATALOG.on_demand}
+        self.feature_inputs = sorted(
+            {name for od in CATALOG.on_demand for name in od.feature_inputs} - produced
+        )
+
+
+@functools.cache
+def _catalog_row() -> _CatalogRow:
+    return _CatalogRow()
 
 
 class FraudBundleScorer:
@@ -89,6 +102,7 @@ class FraudBundleScorer:
             if code is not None:
                 self._group[i, position[code]] = 1.0
         self._code_rank = np.arange(len(self._codes))
+        self._contributions = RowContributions(bundle.booster)
 
     def score(self, features: Mapping[str, Any]) -> float:
         score_row = getattr(self.bundle, "score_row", None)
@@ -100,7 +114,7 @@ class FraudBundleScorer:
     def decide(self, fraud_score: float, amount_minor: int) -> str:
         if self._policy is None:
             raise ModelBundleError("the fraud bundle holds no policy; train it with a policy to serve it")
-        return str(self._policy.decide(np.array([fraud_score]), np.array([float(amount_minor)]))[0])
+        return str(self._policy.decide_one(fraud_score, float(amount_minor)))
 
     def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
         return np.asarray(
@@ -109,13 +123,8 @@ class FraudBundleScorer:
 
     def reasons(self, features: Mapping[str, Any], top_n: int = 3) -> tuple[ReasonCode, ...]:
         """TreeSHAP reason codes, straight from the booster on one row (no frames on the hot path)."""
-        import xgboost as xgb
-
         n = len(self.feature_names)
-        contribs = self.bundle.booster.predict(
-            xgb.DMatrix(self._row(features), feature_names=self.feature_names, nthread=1), pred_contribs=True
-        )
-        grouped = np.asarray(contribs[0, :n], dtype=np.float64) @ self._group
+        grouped = self._contributions(self._row(features))[:n] @ self._group
         order = np.lexsort((self._code_rank, -grouped))
         texts = self.bundle.reason_codes.texts
         return tuple(
@@ -156,6 +165,7 @@ class CreditBundleScorer:
             self._plan_values = np.array([[p.n_installments] for p in self.plans], dtype=np.float32)
             self._calibrate_one = getattr(bundle.model.calibrator_, "transform_one", None)
             self._reason_setup()
+            self._contributions = RowContributions(booster)
         self._closed_form()
 
     def _closed_form(self) -> None:
@@ -255,15 +265,10 @@ class CreditBundleScorer:
         self, row: np.ndarray[Any, np.dtype[np.float32]], *, over_limit: bool
     ) -> tuple[ReasonCode, ...]:
         """Adverse-action reasons: TreeSHAP on one row, then select_reasons' rule without a frame."""
-        import xgboost as xgb
-
         from cartwise.decisions.credit_policy import AMOUNT_OVER_LIMIT
         from cartwise.models.credit.reasons import MAX_REASONS
 
-        contribs = self.bundle.model.booster_.predict(
-            xgb.DMatrix(row, feature_names=self.feature_names, nthread=1), pred_contribs=True
-        )
-        weights = np.asarray(contribs[0, self._reason_cols], dtype=np.float64)
+        weights = self._contributions(row)[self._reason_cols]
         order = np.argsort(-weights, kind="stable")
         top = [int(j) for j in order[:MAX_REASONS] if weights[j] > 0] or [int(order[0])]
         chosen = [self._reason_codes[j] for j in top]

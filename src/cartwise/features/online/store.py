@@ -13,15 +13,12 @@ import abc
 import dataclasses
 import datetime as dt
 import logging
-import math
 from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
 from cartwise.errors import FeatureError
-from cartwise.features.definitions import FeatureSet, OnDemandFeature
+from cartwise.features.definitions import FeatureSet, OnDemandRow
 from cartwise.features.online.plan import OnlinePlan, ViewPlan, build_plan, state_key
 from cartwise.features.online.state import ViewState, compute_features
 from cartwise.streaming.events import to_micros
@@ -40,22 +37,6 @@ class _ReadPlan:
 
     views: tuple[ViewPlan, ...]
     prefixes: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else value
-
-
-def _derived_batches(feature_set: FeatureSet) -> list[tuple[Any, list[OnDemandFeature]]]:
-    """Derived features grouped by (dependency level, function, arity), in an order that can run."""
-    derived = [od for od in feature_set.on_demand if not od.request_inputs]
-    level: dict[str, int] = {}
-    for od in derived:  # definitions come after what they read
-        level[od.name] = 1 + max((level.get(i, -1) for i in od.feature_inputs), default=-1)
-    groups: dict[tuple[int, int, int], list[OnDemandFeature]] = {}
-    for od in derived:
-        groups.setdefault((level[od.name], id(od.function), len(od.inputs)), []).append(od)
-    return [(group[0].function, group) for _, group in sorted(groups.items(), key=lambda kv: kv[0])]
 
 
 class OnlineStore(abc.ABC):
@@ -85,7 +66,7 @@ class OnlineStore(abc.ABC):
             (f"{self._namespace}{view.name}:", view.join_keys) for view in self.plan.views
         )
         self._subsets: dict[frozenset[str], _ReadPlan] = {}
-        self._derived_batches = _derived_batches(feature_set)
+        self._derived_row = OnDemandRow([od for od in feature_set.on_demand if not od.request_inputs])
 
     # -- what an adapter implements ------------------------------------------
     @abc.abstractmethod
@@ -217,31 +198,8 @@ class OnlineStore(abc.ABC):
         return _ReadPlan(tuple(views), tuple(prefixes))
 
     def _derived(self, values: Mapping[str, float | None]) -> dict[str, float | None]:
-        """On-demand features that read only other features (no request field).
-
-        Features sharing a function are evaluated together: the functions are
-        elementwise, so one call on arrays holding each feature's inputs gives
-        every one of them (one numpy call per function instead of per feature).
-        """
-        env: dict[str, float] = {}
-        out: dict[str, float | None] = {}
-        for function, group in self._derived_batches:
-            ready = [od for od in group if all(i in values or i in env for i in od.feature_inputs)]
-            if not ready:
-                continue
-            args = [
-                np.array(
-                    [env[name] if name in env else _nan_if_none(values[name]) for name in column],
-                    dtype=np.float64,
-                )
-                for column in zip(*(od.inputs for od in ready), strict=True)
-            ]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                results = np.asarray(function(*args), dtype=np.float64).tolist()
-            for od, result in zip(ready, results, strict=True):
-                env[od.name] = result
-                out[od.name] = None if math.isnan(result) else result
-        return out
+        """On-demand features that read only other features (no request field)."""
+        return self._derived_row(values)
 
     # -- lifecycle -------------------------------------------------------------
     def __enter__(self) -> OnlineStore:

@@ -21,8 +21,10 @@ it as a function of one row.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sqlglot
@@ -61,7 +63,7 @@ def python_source(sql: str, column: Callable[[str], str], *, owner: str = "") ->
     ``column(name)`` gives the Python expression reading a source column (its
     value, or None for NULL). The result evaluates to a float or None.
     """
-    return _source(_parse(sql, owner), sql, owner, column)
+    return _source(_parse(sql, owner), sql, owner, column, itertools.count())
 
 
 def _div(a: float, b: float) -> float:
@@ -73,20 +75,6 @@ def _div(a: float, b: float) -> float:
 def _nullable(fn: Callable[[float, float], float]) -> Callable[[float | None, float | None], float | None]:
     def op(a: float | None, b: float | None) -> float | None:
         return None if a is None or b is None else fn(a, b)
-
-    return op
-
-
-def _logic(decisive: float) -> Callable[[float | None, float | None], float | None]:
-    # SQL's three-valued logic: FALSE wins an AND, TRUE wins an OR, otherwise NULL taints
-    def op(a: float | None, b: float | None) -> float | None:
-        a = None if a is None else float(a != 0)
-        b = None if b is None else float(b != 0)
-        if a == decisive or b == decisive:
-            return decisive
-        if a is None or b is None:
-            return None
-        return 1.0 - decisive
 
     return op
 
@@ -109,26 +97,12 @@ def _least(*values: float | None) -> float | None:
 
 
 _BINARY: dict[type[exp.Expression], tuple[str, Callable[[float, float], float]]] = {
-    exp.Add: ("_add", lambda a, b: a + b),
-    exp.Sub: ("_sub", lambda a, b: a - b),
-    exp.Mul: ("_mul", lambda a, b: a * b),
     exp.Div: ("_div", _div),
-    exp.EQ: ("_eq", lambda a, b: float(a == b)),
-    exp.NEQ: ("_neq", lambda a, b: float(a != b)),
-    exp.LT: ("_lt", lambda a, b: float(a < b)),
-    exp.LTE: ("_lte", lambda a, b: float(a <= b)),
-    exp.GT: ("_gt", lambda a, b: float(a > b)),
-    exp.GTE: ("_gte", lambda a, b: float(a >= b)),
 }
+"""Operations evaluated by a helper call (the rest are written inline, see ``_INLINE``)."""
 
 HELPERS: dict[str, Any] = {
     **{name: _nullable(fn) for name, fn in _BINARY.values()},
-    "_and": _logic(0.0),
-    "_or": _logic(1.0),
-    "_not": lambda v: None if v is None else float(v == 0),
-    "_neg": lambda v: None if v is None else -v,
-    "_round": lambda v: None if v is None else float(round(v)),
-    "_truth": lambda v: v is not None and v != 0,
     "_coalesce": _coalesce,
     "_greatest": _greatest,
     "_least": _least,
@@ -136,7 +110,29 @@ HELPERS: dict[str, Any] = {
 """The functions generated expression source calls (pass them as its globals)."""
 
 
-def _source(node: exp.Expression, sql: str, owner: str, column: Callable[[str], str]) -> str:
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"-?[0-9.]+(e[-+]?[0-9]+)?")
+
+_INLINE: dict[type[exp.Expression], str] = {
+    exp.Add: "{a} + {b}",
+    exp.Sub: "{a} - {b}",
+    exp.Mul: "{a} * {b}",
+    exp.EQ: "(1.0 if {a} == {b} else 0.0)",
+    exp.NEQ: "(1.0 if {a} != {b} else 0.0)",
+    exp.LT: "(1.0 if {a} < {b} else 0.0)",
+    exp.LTE: "(1.0 if {a} <= {b} else 0.0)",
+    exp.GT: "(1.0 if {a} > {b} else 0.0)",
+    exp.GTE: "(1.0 if {a} >= {b} else 0.0)",
+}
+"""Operations written inline (their NULL checks around them) rather than as helper calls."""
+
+
+def _source(
+    node: exp.Expression, sql: str, owner: str, column: Callable[[str], str], temps: Iterator[int]
+) -> str:
+    """Python source of ``node``. Operands are bound once to temporaries (``:=``) so each is
+    evaluated once and NULL checks cost no function call."""
+
     def unsupported() -> FeatureError:
         return FeatureError(
             f"{owner}: the online store cannot evaluate {node.sql(dialect='duckdb')!r} in {sql!r} at read time; "
@@ -144,17 +140,35 @@ def _source(node: exp.Expression, sql: str, owner: str, column: Callable[[str], 
         )
 
     def sub(child: exp.Expression) -> str:
-        return _source(child, sql, owner, column)
+        return _source(child, sql, owner, column, temps)
+
+    def temp() -> str:
+        return f"_w{next(temps)}"
+
+    def bind(source: str) -> tuple[str, str | None]:
+        """(name to read the value by, NULL test or None when it cannot be NULL), binding
+        anything but a column, ``t`` or a number to a temporary."""
+        if source == "t" or _NUMBER.fullmatch(source):
+            return source, None
+        if _NAME.fullmatch(source):
+            return source, f"{source} is None"
+        name = temp()
+        return name, f"({name} := {source}) is None"
+
+    def null_guard(*tests: str | None) -> str:
+        present = [test for test in tests if test is not None]
+        return " or ".join(present)
 
     if isinstance(node, exp.Paren):
         return sub(node.this)
     if isinstance(node, exp.Column):
         name = node.name.lower()
-        return "t" if name == "feature_time" else f"({column(name)})"
+        return "t" if name == "feature_time" else column(name)
     if isinstance(node, exp.Literal):
         if node.is_string:
             raise unsupported()
-        return repr(float(node.this))
+        number = float(node.this)
+        return repr(number) if math.isfinite(number) else f"float({str(number)!r})"
     if isinstance(node, exp.Null):
         return "None"
     if isinstance(node, exp.Boolean):
@@ -164,19 +178,36 @@ def _source(node: exp.Expression, sql: str, owner: str, column: Callable[[str], 
         if target in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
             return sub(node.this)
         if target == exp.DataType.Type.BIGINT:
-            return f"_round({sub(node.this)})"
+            a = temp()
+            return f"(None if ({a} := {sub(node.this)}) is None else float(round({a})))"
         raise unsupported()
     if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US" and len(node.expressions) == 1:
         return sub(node.expressions[0])
     if isinstance(node, exp.Neg):
-        return f"_neg({sub(node.this)})"
+        a, test = bind(sub(node.this))
+        return f"-{a}" if test is None else f"(None if {test} else -{a})"
+    inline = _INLINE.get(type(node))
+    if inline is not None:
+        (a, test_a), (b, test_b) = bind(sub(node.this)), bind(sub(node.expression))
+        operation = inline.format(a=a, b=b)
+        guard = null_guard(test_a, test_b)
+        return f"({operation})" if not guard else f"(None if {guard} else {operation})"
     binary = _BINARY.get(type(node))
     if binary is not None:
         return f"{binary[0]}({sub(node.this)}, {sub(node.expression)})"
     if isinstance(node, exp.And | exp.Or):
-        return f"{'_and' if isinstance(node, exp.And) else '_or'}({sub(node.this)}, {sub(node.expression)})"
+        # SQL's three-valued logic: FALSE wins an AND, TRUE wins an OR, otherwise NULL taints
+        a, b = temp(), temp()
+        wins = "== 0" if isinstance(node, exp.And) else "!= 0"
+        decisive, other = ("0.0", "1.0") if isinstance(node, exp.And) else ("1.0", "0.0")
+        return (
+            f"({decisive} if (({a} := {sub(node.this)}) is not None and {a} {wins}) "
+            f"or (({b} := {sub(node.expression)}) is not None and {b} {wins}) "
+            f"else (None if {a} is None or {b} is None else {other}))"
+        )
     if isinstance(node, exp.Not):
-        return f"_not({sub(node.this)})"
+        a = temp()
+        return f"(None if ({a} := {sub(node.this)}) is None else (1.0 if {a} == 0 else 0.0))"
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         return f"(1.0 if {sub(node.this)} is None else 0.0)"
     if isinstance(node, exp.Coalesce | exp.Greatest | exp.Least):
@@ -188,6 +219,7 @@ def _source(node: exp.Expression, sql: str, owner: str, column: Callable[[str], 
         default = node.args.get("default")
         out = "None" if default is None else sub(default)
         for branch in reversed(node.args["ifs"]):
-            out = f"({sub(branch.args['true'])} if _truth({sub(branch.this)}) else {out})"
+            c = temp()
+            out = f"({sub(branch.args['true'])} if (({c} := {sub(branch.this)}) is not None and {c} != 0) else {out})"
         return out
     raise unsupported()

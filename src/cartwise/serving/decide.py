@@ -8,13 +8,14 @@ either asks for review, approve otherwise.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from cartwise.serving.decision_log import DecisionLog, DecisionRecord, ShadowScore
 from cartwise.serving.metrics import ServiceMetrics
@@ -29,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 _RANK = {"approve": 0, "review": 1, "decline": 2}
 _INSTRUMENTS = ("card", "bank_account", "wallet")
+
+
+def _json(value: dict[str, Any]) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def request_features(
@@ -76,7 +81,7 @@ class DecisionEngine:
     def decide_json(self, request: CheckoutRequest, started: float) -> bytes:
         """:meth:`decide`, as the JSON body to send (serialised once, shared with the log)."""
         response, text = self._decide(request, started)
-        return (text if text is not None else json.dumps(response)).encode()
+        return (text if text is not None else _json(response)).encode()
 
     def _decide(self, request: CheckoutRequest, started: float) -> tuple[dict[str, Any], str | None]:
         """The answer, and its JSON when it is a new decision."""
@@ -165,7 +170,7 @@ class DecisionEngine:
             "latency_ms": round(latency_ms, 3),
             "replayed": False,
         }
-        text = json.dumps(response)
+        text = _json(response)
         record = DecisionRecord(
             decision_id=decision_id,
             checkout_id=request.checkout_id,

@@ -277,3 +277,62 @@ def test_no_personal_data_in_logs(service: Service, caplog: pytest.LogCaptureFix
     logged = str(row["numeric_features"]) + str(row["categorical_features"])
     assert "fp-very-secret-123" not in logged
     assert "dev-private-77" not in logged
+
+
+def test_the_fast_route_answers_valid_requests_and_hands_everything_else_to_the_contract(
+    service: Service,
+) -> None:
+    """Valid, authorised checkouts are answered by the edge's fast route (FastAPI's route is not
+    entered); a bad body, a missing key or a wrong scope still get the FastAPI contract's errors."""
+    entered: list[str] = []
+    engine = service.app.state.engine
+    original = engine.decide_json
+
+    def spy(request: Any, started: float) -> bytes:
+        entered.append("engine")
+        return original(request, started)
+
+    engine.decide_json = spy
+    fast = service.client.post("/v1/checkout/decisions", json=checkout(5001), headers=headers("decisions"))
+    assert fast.status_code == 200
+    assert fast.headers["content-type"] == "application/json"
+    assert entered == ["engine"]
+    assert fast.json()["checkout_id"] == 5001
+    invocations = service.client.post("/invocations", json=checkout(5002), headers=headers("decisions"))
+    assert invocations.status_code == 200  # the same engine behind the FastAPI route
+    assert set(invocations.json()) == set(fast.json())
+
+    bad = service.client.post(
+        "/v1/checkout/decisions", json=checkout(5003, amount_minor=-1), headers=headers("decisions")
+    )
+    assert bad.status_code == 422
+    assert "amount_minor" in bad.json()["detail"]
+    assert service.client.post("/v1/checkout/decisions", json=checkout(5004)).status_code == 401
+    wrong_scope = service.client.post("/v1/checkout/decisions", json=checkout(5005), headers=headers("recs"))
+    assert wrong_scope.status_code == 403
+    not_json = service.client.post(
+        "/v1/checkout/decisions",
+        content=b"{not json",
+        headers={**headers("decisions"), "content-type": "application/json"},
+    )
+    assert not_json.status_code == 422
+
+
+def test_an_unexpected_error_on_the_fast_route_is_a_logged_500_without_request_data(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: Any, started: float) -> bytes:
+        raise RuntimeError("boom")
+
+    service.app.state.engine.decide_json = broken
+    with caplog.at_level(logging.ERROR):
+        r = service.client.post("/v1/checkout/decisions", json=checkout(6001), headers=headers("decisions"))
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal error; it has been logged"}
+    assert "RuntimeError" in caplog.text
+    assert "fp-secret-7" not in caplog.text
+    metrics = service.client.get("/metrics").text
+    assert (
+        'cartwise_http_requests_total{method="POST",route="/v1/checkout/decisions",status="500"} 1.0'
+        in metrics
+    )

@@ -4,6 +4,7 @@ Nothing connects at import or construction time: the lifespan opens the decision
 log, loads the champions and starts the model poller; shutdown flushes the log.
 """
 
+import gc
 import json
 import logging
 import time
@@ -262,6 +263,10 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         components.decision_log.start()
         manager.load()
+        # Models, catalogue and feature plans live as long as the process: keep the collector from
+        # walking them again and again (a full collection over them is a latency spike).
+        gc.collect()
+        gc.freeze()
         manager.start_polling()
         try:
             yield
@@ -377,7 +382,10 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
     async def recommendations(
         body: RecommendationRequest,
         _key: Annotated[ApiKey | None, Depends(require("recommendations"))],
-    ) -> JSONResponse:
+    ) -> Response:
+        return Response(recommend_json(body), media_type="application/json")
+
+    def recommend_json(body: RecommendationRequest) -> bytes:
         snapshot = _ready_snapshot()
         recs = snapshot.champions["recs"]
         degraded = False
@@ -387,8 +395,9 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                 0, body.customer_id, 0, "", 1, 0, "pay_in_4", "card", int(time.time() * 1e6)
             )
             try:
-                online = components.features.read(facts)
                 credit = snapshot.scorer("credit")
+                # only the credit model's features: the limit needs nothing else
+                online = components.features.read(facts, features=getattr(credit, "feature_names", None))
                 limit = getattr(credit, "limit", None)  # PD and the closed-form limit, no reasons
                 if limit is not None:
                     affordable = int(limit(online))
@@ -398,7 +407,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                 degraded = True
                 affordable = settings.degraded_limit_minor
         hits = recs.scorer.recommend(body.customer_id, body.k, max_price_minor=affordable)
-        return JSONResponse(
+        return orjson.dumps(
             {
                 "customer_id": body.customer_id,
                 "products": [
@@ -413,7 +422,8 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                 "model_version": recs.version,
                 "affordable_up_to_minor": affordable,
                 "degraded": degraded,
-            }
+            },
+            option=orjson.OPT_SERIALIZE_NUMPY,
         )
 
     @app.get(
@@ -491,33 +501,48 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
     ) -> Response:
         return _decide(body, request)
 
-    def fast_decision(scope: Scope, body: bytes, started: float) -> bytes | None:
-        """The checkout decision route for a ready service, a valid key and a valid body; else None."""
-        if manager.snapshot is None:
-            return None
-        raw_key = content_type = None
-        for name, value in scope["headers"]:
-            if name == b"x-api-key":
-                raw_key = value
-            elif name == b"content-type":
-                content_type = value
-        if not raw_key or content_type is None or not content_type.startswith(b"application/json"):
-            return None
-        found = components.keys.lookup(raw_key.decode("latin-1"))
-        if found is None or ("decisions" not in found.scopes and "admin" not in found.scopes):
-            return None
-        try:  # as FastAPI does it: parse the JSON, then validate the object
-            request = CheckoutRequest.model_validate(orjson.loads(body))
-        except (orjson.JSONDecodeError, ValidationError):
-            return None
-        if limiter.acquire(found) > 0:
-            return None  # the route answers 429 (a refused acquire takes no token)
-        return engine.decide_json(request, started)
+    def fast_route(
+        scope_name: str,
+        model: type[CheckoutRequest] | type[RecommendationRequest],
+        answer: Callable[[Any, float], bytes],
+    ) -> FastRoute:
+        """A route for a ready service, a key with ``scope_name`` and a valid body; else None (FastAPI's route)."""
+
+        def route(scope: Scope, body: bytes, started: float) -> bytes | None:
+            if manager.snapshot is None:
+                return None
+            raw_key = content_type = None
+            for name, value in scope["headers"]:
+                if name == b"x-api-key":
+                    raw_key = value
+                elif name == b"content-type":
+                    content_type = value
+            if not raw_key or content_type is None or not content_type.startswith(b"application/json"):
+                return None
+            found = components.keys.lookup(raw_key.decode("latin-1"))
+            if found is None or (scope_name not in found.scopes and "admin" not in found.scopes):
+                return None
+            try:  # as FastAPI does it: parse the JSON, then validate the object
+                request = model.model_validate(orjson.loads(body))
+            except (orjson.JSONDecodeError, ValidationError):
+                return None
+            if limiter.acquire(found) > 0:
+                return None  # the route answers 429 (a refused acquire takes no token)
+            return answer(request, started)
+
+        return route
 
     app.add_middleware(
         _Edge,
         metrics=metrics,
         max_body=settings.max_body_bytes,
-        fast={"/v1/checkout/decisions": fast_decision},
+        fast={
+            "/v1/checkout/decisions": fast_route(
+                "decisions", CheckoutRequest, lambda body, started: engine.decide_json(body, started)
+            ),
+            "/v1/recommendations": fast_route(
+                "recommendations", RecommendationRequest, lambda body, started: recommend_json(body)
+            ),
+        },
     )
     return app

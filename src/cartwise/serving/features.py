@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from cartwise.errors import OnlineStoreError
@@ -68,7 +68,9 @@ class RedisHashReader:
             ("device", f"{self.key_prefix}:device:{facts.device_id}"),
         ]
 
-    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+    def read(
+        self, facts: CheckoutFacts, *, features: Collection[str] | None = None
+    ) -> dict[str, float | None]:
         import redis
 
         pipe = self._client.pipeline(transaction=False)
@@ -112,9 +114,13 @@ class OnlineStoreReader:
         """Read only ``features`` (and what derived ones need) from now on; None reads all."""
         self.features = None if features is None else frozenset(features)
 
-    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+    def read(
+        self, facts: CheckoutFacts, *, features: Collection[str] | None = None
+    ) -> dict[str, float | None]:
+        """The served features (see :meth:`restrict`), or only ``features`` when given."""
         import redis
 
+        wanted = self.features if features is None else frozenset(features)
         keys = {
             "customer_id": facts.customer_id,
             "device_id": facts.device_id,
@@ -125,9 +131,9 @@ class OnlineStoreReader:
             "product_id": facts.product_id,
         }
         try:
-            if self.features is None:
+            if wanted is None:
                 return dict(self.store.get_online_features(keys, facts.at_us))
-            return dict(self.store.get_online_features(keys, facts.at_us, features=self.features))
+            return dict(self.store.get_online_features(keys, facts.at_us, features=wanted))
         except redis.RedisError as exc:
             raise OnlineStoreError(f"online store failed: {type(exc).__name__}") from exc
 
@@ -150,11 +156,15 @@ class CircuitBreaker:
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
 
-    def read(self, facts: CheckoutFacts) -> dict[str, float | None]:
+    def read(
+        self, facts: CheckoutFacts, *, features: Collection[str] | None = None
+    ) -> dict[str, float | None]:
         if self._open_until and time.monotonic() < self._open_until:
             raise CircuitOpenError("online store circuit is open after repeated failures")
         try:
-            values = self.reader.read(facts)
+            values = (
+                self.reader.read(facts) if features is None else self.reader.read(facts, features=features)
+            )
         except Exception:
             with self._lock:
                 self._consecutive += 1

@@ -7,7 +7,7 @@ to the real online store, model bundles and registry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -89,7 +89,11 @@ class ProductHit:
 class FeatureReader(Protocol):
     """Online features of a checkout's entities, in one round trip; raises on any failure."""
 
-    def read(self, facts: CheckoutFacts) -> dict[str, float | None]: ...
+    def read(
+        self, facts: CheckoutFacts, *, features: Collection[str] | None = None
+    ) -> dict[str, float | None]:
+        """The features of ``facts``' entities; ``features`` narrows the read to those (a hint)."""
+        ...
 
     def close(self) -> None: ...
 

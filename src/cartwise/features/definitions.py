@@ -426,35 +426,61 @@ class OnDemandRow:
         for od in self.features:
             kinds = tuple(name in od.feature_inputs for name in od.inputs)
             groups.setdefault((level[od.name], id(od.function), kinds), []).append(od)
-        self._batches = [
-            (group[0].function, kinds, group)
-            for (_, _, kinds), group in sorted(groups.items(), key=lambda kv: kv[0][0])
-        ]
+        self._batches: list[_Batch] = []
+        for (_, _, kinds), group in sorted(groups.items(), key=lambda kv: kv[0][0]):
+            inputs = [od.inputs for od in group]
+            self._batches.append(
+                _Batch(
+                    function=group[0].function,
+                    kinds=kinds,
+                    names=tuple(od.name for od in group),
+                    inputs=tuple(inputs),
+                    columns=tuple(tuple(i[p] for i in inputs) for p in range(len(kinds))),
+                    needed=frozenset(n for i in inputs for n in i),
+                )
+            )
 
     def __call__(self, values: Mapping[str, Any]) -> dict[str, float | None]:
         """Each feature whose inputs ``values`` holds (None and NaN mean missing), as a float or None."""
         env: dict[str, Any] = {}
         out: dict[str, float | None] = {}
-        for function, kinds, group in self._batches:
-            ready = [od for od in group if all(i in values or i in env for i in od.inputs)]
-            if not ready:
-                continue
-            args = []
-            for position, is_feature in enumerate(kinds):
-                column = [
-                    env[od.inputs[position]] if od.inputs[position] in env else values[od.inputs[position]]
-                    for od in ready
-                ]
-                if is_feature:
-                    args.append(np.array([np.nan if v is None else v for v in column], dtype=np.float64))
-                else:
-                    args.append(np.asarray(column))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                results = np.asarray(function(*args), dtype=np.float64).tolist()
-            for od, result in zip(ready, results, strict=True):
-                env[od.name] = result
-                out[od.name] = None if result != result else result
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for batch in self._batches:
+                names, columns = batch.names, batch.columns
+                if not all(n in values or n in env for n in batch.needed):
+                    keep = [
+                        j
+                        for j, inputs in enumerate(batch.inputs)
+                        if all(n in values or n in env for n in inputs)
+                    ]
+                    if not keep:
+                        continue
+                    names = tuple(names[j] for j in keep)
+                    columns = tuple(tuple(column[j] for j in keep) for column in columns)
+                args = []
+                for column, is_feature in zip(columns, batch.kinds, strict=True):
+                    got = [env[n] if n in env else values[n] for n in column]
+                    if is_feature:
+                        args.append(np.array([np.nan if v is None else v for v in got], dtype=np.float64))
+                    else:
+                        args.append(np.asarray(got))
+                results = np.asarray(batch.function(*args), dtype=np.float64).tolist()
+                for name, result in zip(names, results, strict=True):
+                    env[name] = result
+                    out[name] = None if result != result else result
         return out
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """On-demand features evaluated by one call: per argument position, each feature's input."""
+
+    function: OnDemandFunction
+    kinds: tuple[bool, ...]
+    names: tuple[str, ...]
+    inputs: tuple[tuple[str, ...], ...]
+    columns: tuple[tuple[str, ...], ...]
+    needed: frozenset[str]
 
 
 # --------------------------------------------------------------------------- the set

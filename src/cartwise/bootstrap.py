@@ -30,15 +30,20 @@ def make_warehouse(settings: Settings, *, read_only: bool = False) -> Warehouse:
 def make_online_store(
     settings: Settings, feature_set: FeatureSet | None = None, *, allowed_lateness: dt.timedelta | None = None
 ) -> OnlineStore:
-    """The online store the settings ask for, serving ``feature_set`` (default: the whole catalog)."""
-    from cartwise.features.online.store import DEFAULT_LATENESS
+    """The online store the settings ask for, serving ``feature_set`` (default: the whole catalog).
 
+    The allowed lateness is ``online_store.allowed_lateness_seconds`` unless ``allowed_lateness`` is given.
+    """
     if feature_set is None:
         from cartwise.features.catalog import CATALOG
 
         feature_set = CATALOG
-    lateness = allowed_lateness if allowed_lateness is not None else DEFAULT_LATENESS
     config = settings.online_store
+    lateness = (
+        allowed_lateness
+        if allowed_lateness is not None
+        else dt.timedelta(seconds=config.allowed_lateness_seconds)
+    )
     if config.type == "redis":
         from cartwise.features.online.redis_store import RedisOnlineStore
 

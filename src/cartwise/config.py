@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cartwise.errors import ConfigError
 
@@ -42,6 +42,15 @@ class OnlineStoreConfig(_Strict):
     type: Literal["memory", "redis"] = "memory"
     url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "cw"
+    allowed_lateness_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description=(
+            "How late (behind the newest event applied) an event may arrive and still be applied exactly; "
+            "states keep rows this much longer than their longest window. The stream processor and every "
+            "reader of the store must use the same value."
+        ),
+    )
 
 
 class StreamConfig(_Strict):

@@ -83,3 +83,18 @@ def test_empty_file_means_defaults(tmp_path: Path) -> None:
     config = tmp_path / "empty.yaml"
     config.write_text("")
     assert load_settings(config) == load_settings()
+
+
+def test_allowed_lateness_is_a_setting_the_online_store_uses(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cartwise.bootstrap import make_online_store
+
+    config = tmp_path / "cartwise.yaml"
+    config.write_text("online_store:\n  allowed_lateness_seconds: 600\n")
+    store = make_online_store(load_settings(config))
+    assert store.allowed_lateness == dt.timedelta(minutes=10)
+    assert make_online_store(load_settings()).allowed_lateness == dt.timedelta(hours=1)
+    config.write_text("online_store:\n  allowed_lateness_seconds: -5\n")
+    with pytest.raises(ConfigError, match="allowed_lateness_seconds"):
+        load_settings(config)

@@ -109,3 +109,59 @@ def test_a_decision_log_table_in_the_warehouse_is_used(data_dir: Path) -> None:
     result = runner.invoke(app, ["--data-dir", str(data_dir), "monitor", "run"])
     assert result.exit_code == 0, result.output
     assert "no decision_log table yet" not in result.output
+
+
+def test_the_decision_services_own_log_is_monitored_once_it_spans_the_reference_window(
+    data_dir: Path,
+) -> None:
+    """Decisions the service logged (its SQLite file under the data dir) are what `monitor run` reads,
+    once they cover more than the reference window; a log of a few days is not monitored yet."""
+    from cartwise.cli.monitor_commands import load_monitoring_inputs
+    from cartwise.serving.bootstrap import decision_log_for
+    from cartwise.serving.decision_log import DecisionRecord, SqliteDecisionLog
+
+    settings = load_settings(data_dir=data_dir)
+    reference, *_ = load_monitoring_inputs(settings)
+    rows = reference.to_pylist()
+    log = decision_log_for(settings)
+    assert isinstance(log, SqliteDecisionLog)
+
+    def record(row: dict[str, object]) -> DecisionRecord:
+        fields = {
+            k: v
+            for k, v in row.items()
+            if k not in ("decided_at", "numeric_features", "categorical_features")
+        }
+        return DecisionRecord(
+            **fields,  # type: ignore[arg-type]
+            decided_at_us=int(row["decided_at"].timestamp() * 1_000_000),  # type: ignore[attr-defined]
+            numeric_features=dict(row["numeric_features"] or []),  # type: ignore[arg-type]
+            categorical_features=dict(row["categorical_features"] or []),  # type: ignore[arg-type]
+        )
+
+    first_day = min(r["decided_at"] for r in rows)  # type: ignore[type-var]
+    try:
+        log.start()
+        for row in rows:
+            if row["decided_at"] < first_day + dt.timedelta(days=5):  # type: ignore[operator]
+                log.record(record(row))
+        log.flush()
+        _, _, _, source = load_monitoring_inputs(settings, reference_days=42)
+        assert source != "the decision service's log"  # five days: less than the reference window
+        for row in rows:
+            if row["decided_at"] >= first_day + dt.timedelta(days=5):  # type: ignore[operator]
+                log.record(record(row))
+        log.close()
+        served, _, _, source = load_monitoring_inputs(settings, reference_days=42)
+        assert source == "the decision service's log"
+        assert served.num_rows == reference.num_rows
+        assert sorted(served.column("checkout_id").to_pylist()) == sorted(
+            reference.column("checkout_id").to_pylist()
+        )
+        result = runner.invoke(app, ["--data-dir", str(data_dir), "monitor", "run"])
+        assert result.exit_code == 0, result.output
+    finally:
+        log.close()
+        log.path.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(str(log.path) + suffix).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 from rich.table import Table
 
@@ -43,13 +44,43 @@ AsOf = Annotated[
 Jobs = Annotated[int, typer.Option("--n-jobs", min=1, max=2, help="Threads for drift (1 or 2).")]
 
 
+def _service_log(settings: Settings, reference_days: int) -> pa.Table | None:
+    """The decision service's log as a validated table, if it spans more than the reference window."""
+    from cartwise.monitoring.decision_log import validate_decision_log
+    from cartwise.serving.bootstrap import decision_log_for
+    from cartwise.serving.decision_log import SqliteDecisionLog
+
+    log = decision_log_for(settings)
+    if isinstance(log, SqliteDecisionLog) and not log.path.exists():
+        return None
+    log.open_for_reading()
+    try:
+        table = log.to_arrow()
+    finally:
+        log.close()
+    if not table.num_rows:
+        return None
+    decided = table.column("decided_at")
+    span = pc.max(decided).as_py() - pc.min(decided).as_py()
+    if span <= dt.timedelta(days=reference_days):
+        console.print(
+            f"the decision service's log spans {span.days} days, not more than the {reference_days}-day "
+            "reference window: not monitored yet"
+        )
+        return None
+    return validate_decision_log(table)
+
+
 def load_monitoring_inputs(
-    settings: Settings, seed: int | None = None
+    settings: Settings, seed: int | None = None, *, reference_days: int = 42
 ) -> tuple[pa.Table, pa.Table, pa.Table, str]:
     """Decision log (validated) and label tables from the warehouse; says where the log came from.
 
-    Without a ``decision_log`` table, the simulated checkouts are scored with
-    reference-window models (:mod:`cartwise.monitoring.simulated_log`).
+    The log is, in order: the decision service's own log (the ``decision_log``
+    table in a PostgreSQL warehouse, or the SQLite file under the data dir) once it
+    spans more than ``reference_days``; else a ``decision_log`` table in a DuckDB
+    warehouse; else the simulated checkouts scored with reference-window models
+    (:mod:`cartwise.monitoring.simulated_log`).
     """
     from cartwise.monitoring.decision_log import DECISION_LOG_TABLE, validate_decision_log
     from cartwise.monitoring.simulated_log import decision_log_from_simulation
@@ -68,7 +99,10 @@ def load_monitoring_inputs(
                 )
         chargebacks = warehouse.read_table("chargebacks")
         credit_outcomes = warehouse.read_table("credit_outcomes")
-        if DECISION_LOG_TABLE in held:
+        served = _service_log(settings, reference_days)
+        if served is not None:
+            return served, chargebacks, credit_outcomes, "the decision service's log"
+        if DECISION_LOG_TABLE in held and settings.warehouse.type != "postgres":
             return (
                 validate_decision_log(warehouse.read_table(DECISION_LOG_TABLE)),
                 chargebacks,
@@ -100,7 +134,9 @@ def monitor_once(settings: Settings, reference_days: int, as_of: str | None, n_j
                 f"--as-of {as_of!r} is not a date; use ISO 8601, e.g. 2026-04-20 or 2026-04-20T12:00"
             ) from None
 
-    log, chargebacks, credit_outcomes, source = load_monitoring_inputs(settings)
+    log, chargebacks, credit_outcomes, source = load_monitoring_inputs(
+        settings, reference_days=reference_days
+    )
     with console.status(f"monitoring {log.num_rows:,} decisions ({source})"):
         return run_monitoring(
             log, chargebacks, credit_outcomes, reference_days=reference_days, as_of=as_of, n_jobs=n_jobs

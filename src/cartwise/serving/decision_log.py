@@ -158,6 +158,10 @@ class DecisionLog(abc.ABC):
         self._thread = threading.Thread(target=self._run, name="decision-log-writer", daemon=True)
         self._thread.start()
 
+    def open_for_reading(self) -> None:
+        """Open the storage (creating the tables) without a writer: for reading the log back."""
+        self._open()
+
     def close(self) -> None:
         """Write everything queued, then stop the writer."""
         if self._thread is not None:

@@ -177,9 +177,10 @@ class MonotonePDModel:
         self.calibrator_ = ScoreCalibrator(method=self.calibration).fit(oof, t)  # type: ignore[arg-type]
         self.feature_names_in_ = [f.name for f in self.features_]
         self.base_rate_ = float(t.mean())
-        self.oof_auc_ = roc_auc(
-            t, oof
-        )  # inner out-of-fold ranking quality, for tuning inside the training data
+        # Inner out-of-fold raw scores and their ranking quality, for tuning or stacking inside the
+        # training data.
+        self.oof_raw_ = oof
+        self.oof_auc_ = roc_auc(t, oof)
         logger.info(
             "MonotonePDModel: %d rows, %d features, %d rounds (inner folds %s), calibration %s",
             len(frame),

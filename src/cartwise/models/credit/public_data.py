@@ -3,9 +3,13 @@
 Each loader returns a :class:`CreditDataset`: the model inputs (protected attributes
 removed), the target (1 = default / bad), the protected attributes kept aside for the
 fairness report, and the declared features (monotone directions and adverse-action
-reasons). Taiwan gets a few explainable engineered features — utilisation, payment
-ratios, counts of delayed months, worst delay — each computed from the same customer's
-six statement months, so nothing from after the scoring date is used.
+reasons). Engineered features are explainable and computed per row from the applicant's
+own fields, so nothing from after the scoring date and nothing of the target is used:
+on Taiwan, the repayment status split into months of delay and account state, delinquency
+summaries, utilisation, payment ratios and balance trends from the six statement months;
+on German, the ordered categories as levels (checking balance, savings, years employed) and
+the monthly amount. Each has a business direction (+1 / -1) or is left free (0) where no
+direction is a business rule.
 """
 
 from __future__ import annotations
@@ -43,8 +47,30 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+_MONTHS = ("sep", "aug", "jul", "jun", "may", "apr")
+_WHEN = {
+    "sep": "most recent month",
+    "aug": "2 months ago",
+    "jul": "3 months ago",
+    "jun": "4 months ago",
+    "may": "5 months ago",
+    "apr": "6 months ago",
+}
+_ACCOUNT_STATE = {-2.0: "no_balance", -1.0: "paid_duly", 0.0: "revolving"}
+
+
 def load_taiwan(folder: Path) -> CreditDataset:
-    """Taiwan credit card default (30,000 rows, 22.1 % default)."""
+    """Taiwan credit card default (30,000 rows, 22.1 % default).
+
+    Inputs are the credit limit, the six statement months (repayment status, bill, amount paid)
+    and features engineered from them, each from the same customer's own six months (nothing
+    after the scoring date, no target information). Education, sex, marital status and age
+    are not inputs. The repayment status code mixes two things — months of delay (1..9) and
+    the account's state when not delayed (-2 no balance to pay, -1 paid in full, 0 revolving,
+    i.e. minimum payment made) — so it is split into ``months_delayed_<month>`` (+1: more
+    months of delay never lowers the PD) and the categorical ``account_state_<month>``
+    (unconstrained: the three non-delayed states have no business ordering).
+    """
     df = _read_csv(Path(folder) / "default_of_credit_card_clients.csv", "Taiwan credit")
     expected = ["ID", *(f"X{i}" for i in range(1, 24)), "Y"]
     if list(df.columns) != expected:
@@ -56,87 +82,146 @@ def load_taiwan(folder: Path) -> CreditDataset:
     status = df[[f"X{i}" for i in range(6, 12)]].to_numpy(dtype=np.float64)  # Sep .. Apr
     bill = df[[f"X{i}" for i in range(12, 18)]].to_numpy(dtype=np.float64)
     paid = df[[f"X{i}" for i in range(18, 24)]].to_numpy(dtype=np.float64)
-
-    cols: dict[str, np.ndarray] = {"credit_limit": limit}
-    months = ("sep", "aug", "jul", "jun", "may", "apr")
-    for k, m in enumerate(months):
-        cols[f"repayment_status_{m}"] = status[:, k]
-    for k, m in enumerate(months):
-        cols[f"bill_amount_{m}"] = bill[:, k]
-    for k, m in enumerate(months):
-        cols[f"amount_paid_{m}"] = paid[:, k]
-    cols["max_months_delayed"] = status.max(axis=1)
-    cols["max_months_delayed_last_3"] = status[:, :3].max(axis=1)
-    cols["n_months_delayed"] = (status > 0).sum(axis=1).astype(np.float64)
-    cols["utilisation_latest"] = bill[:, 0] / limit
-    cols["utilisation_mean"] = bill.mean(axis=1) / limit
-    cols["utilisation_max"] = bill.max(axis=1) / limit
+    delay = np.maximum(status, 0.0)
     # A payment in month k settles the statement of month k + 1 (the previous one).
-    for k in range(5):
-        cols[f"payment_ratio_{months[k]}"] = paid[:, k] / np.maximum(bill[:, k + 1], 1.0)
-    cols["payment_ratio_mean"] = paid[:, :5].sum(axis=1) / np.maximum(bill[:, 1:].sum(axis=1), 1.0)
-    cols["n_months_paid_in_full"] = (
-        (paid[:, :5] >= np.maximum(bill[:, 1:], 1.0)).sum(axis=1).astype(np.float64)
+    owed = np.maximum(bill[:, 1:], 1.0)
+
+    cols: dict[str, np.ndarray] = {}
+    feats: list[CreditFeature] = []
+
+    def add(name: str, values: np.ndarray, direction: int, code: str, text: str, cat: bool = False) -> None:
+        cols[name] = values
+        feats.append(CreditFeature(name, direction, cat, code, text))
+
+    add("credit_limit", limit, -1, "TW01", "Amount of credit available on existing account")
+    for k, m in enumerate(_MONTHS):
+        add(
+            f"months_delayed_{m}", delay[:, k], +1, f"TW1{k}", f"Delinquency on existing account ({_WHEN[m]})"
+        )
+    for k, m in enumerate(_MONTHS):
+        state = np.where(
+            status[:, k] > 0, "delayed", pd.Series(status[:, k]).map(_ACCOUNT_STATE).fillna("other")
+        )
+        add(
+            f"account_state_{m}",
+            state.astype(object),
+            0,
+            f"TW8{k}",
+            f"Payment pattern on existing account ({_WHEN[m]})",
+            cat=True,
+        )
+    for k, m in enumerate(_MONTHS):
+        add(f"bill_amount_{m}", bill[:, k], 0, f"TW2{k}", f"Balance owed ({_WHEN[m]})")
+    for k, m in enumerate(_MONTHS):
+        add(f"amount_paid_{m}", paid[:, k], 0, f"TW3{k}", f"Amount paid on account ({_WHEN[m]})")
+    # Delinquency summaries: more or worse delay never lowers the PD; a longer time since the
+    # latest delay never raises it (6 = no delay in the six months).
+    late = status > 0
+    add("max_months_delayed", delay.max(axis=1), +1, "TW40", "Level of delinquency on existing account")
+    add(
+        "max_months_delayed_last_3",
+        delay[:, :3].max(axis=1),
+        +1,
+        "TW41",
+        "Recent delinquency on existing account",
+    )
+    add(
+        "n_months_delayed",
+        late.sum(axis=1).astype(np.float64),
+        +1,
+        "TW42",
+        "Number of months with late payments",
+    )
+    add("total_months_delayed", delay.sum(axis=1), +1, "TW43", "Amount of delinquency on existing account")
+    since = np.where(late.any(axis=1), late.argmax(axis=1), 6).astype(np.float64)
+    add("months_since_delay", since, -1, "TW44", "Time since delinquency is too short")
+    add("delay_trend", delay[:, 0] - delay[:, 1:].mean(axis=1), 0, "TW45", "Recent change in delinquency")
+    # Account states over the window: free (how often the account is revolved, unused or paid in full).
+    add(
+        "n_months_revolving",
+        (status == 0).sum(axis=1).astype(np.float64),
+        0,
+        "TW46",
+        "Number of months balance was revolved",
+    )
+    add(
+        "n_months_no_balance",
+        (status == -2).sum(axis=1).astype(np.float64),
+        0,
+        "TW47",
+        "Number of months without balance",
+    )
+    add(
+        "n_months_paid_duly",
+        (status == -1).sum(axis=1).astype(np.float64),
+        0,
+        "TW48",
+        "Number of months paid as agreed",
+    )
+    # Utilisation and balances relative to the limit: free (both very low and very high use carry risk).
+    util = bill / limit[:, None]
+    add("utilisation_latest", util[:, 0], 0, "TW50", "Proportion of balance to credit limit")
+    add("utilisation_mean", util.mean(axis=1), 0, "TW51", "Average proportion of balance to credit limit")
+    add("utilisation_max", util.max(axis=1), 0, "TW52", "Highest proportion of balance to credit limit")
+    add("utilisation_spread", util.std(axis=1), 0, "TW53", "Variation of balance relative to credit limit")
+    add(
+        "utilisation_trend",
+        util[:, 0] - util[:, 5],
+        0,
+        "TW54",
+        "Recent change in balance relative to credit limit",
+    )
+    add(
+        "balance_growth",
+        bill[:, :3].mean(axis=1) - bill[:, 3:].mean(axis=1),
+        0,
+        "TW55",
+        "Recent increase in balance owed",
+    )
+    add("available_credit", limit - bill[:, 0], 0, "TW56", "Unused credit remaining on existing account")
+    for k, m in enumerate(_MONTHS[:5]):
+        add(
+            f"payment_ratio_{m}",
+            paid[:, k] / owed[:, k],
+            0,
+            f"TW6{k}",
+            f"Amount paid relative to balance owed ({_WHEN[m]})",
+        )
+    for k, m in enumerate(_MONTHS[:5]):
+        add(
+            f"balance_carried_{m}",
+            (bill[:, k + 1] - paid[:, k]) / limit,
+            0,
+            f"TW9{k}",
+            f"Balance carried over relative to credit limit ({_WHEN[m]})",
+        )
+    add(
+        "payment_ratio_mean",
+        paid[:, :5].sum(axis=1) / owed.sum(axis=1),
+        0,
+        "TW70",
+        "Amount paid relative to balances owed",
+    )
+    add(
+        "n_months_paid_in_full",
+        (paid[:, :5] >= owed).sum(axis=1).astype(np.float64),
+        -1,
+        "TW71",
+        "Number of months balance was paid in full",
+    )
+    # A month with a balance owed and nothing paid never lowers the PD.
+    unpaid = ((paid[:, :5] == 0) & (bill[:, 1:] > 0)).sum(axis=1).astype(np.float64)
+    add("n_months_nothing_paid", unpaid, +1, "TW72", "Number of months with no payment on balance owed")
+    add("payments_to_limit", paid.sum(axis=1) / limit, 0, "TW73", "Amount paid relative to credit limit")
+    add("latest_payment_to_limit", paid[:, 0] / limit, 0, "TW74", "Latest payment relative to credit limit")
+    add(
+        "payment_trend",
+        paid[:, :3].sum(axis=1) / np.maximum(paid[:, 3:].sum(axis=1), 1.0),
+        0,
+        "TW75",
+        "Recent change in amounts paid",
     )
     X = pd.DataFrame(cols)
-
-    month_text = {
-        "sep": "most recent month",
-        "aug": "2 months ago",
-        "jul": "3 months ago",
-        "jun": "4 months ago",
-        "may": "5 months ago",
-        "apr": "6 months ago",
-    }
-    feats: list[CreditFeature] = [
-        CreditFeature("credit_limit", -1, False, "TW01", "Amount of credit available on existing account"),
-    ]
-    for i, m in enumerate(months):
-        feats.append(
-            CreditFeature(
-                f"repayment_status_{m}",
-                +1,
-                False,
-                f"TW1{i}",
-                f"Delinquency on existing account ({month_text[m]})",
-            )
-        )
-    for i, m in enumerate(months):
-        feats.append(
-            CreditFeature(f"bill_amount_{m}", 0, False, f"TW2{i}", f"Balance owed ({month_text[m]})")
-        )
-    for i, m in enumerate(months):
-        feats.append(
-            CreditFeature(
-                f"amount_paid_{m}", 0, False, f"TW3{i}", f"Amount paid on account ({month_text[m]})"
-            )
-        )
-    feats += [
-        CreditFeature("max_months_delayed", +1, False, "TW40", "Level of delinquency on existing account"),
-        CreditFeature(
-            "max_months_delayed_last_3", +1, False, "TW41", "Recent delinquency on existing account"
-        ),
-        CreditFeature("n_months_delayed", +1, False, "TW42", "Number of months with late payments"),
-        CreditFeature("utilisation_latest", 0, False, "TW50", "Proportion of balance to credit limit"),
-        CreditFeature("utilisation_mean", 0, False, "TW51", "Average proportion of balance to credit limit"),
-        CreditFeature("utilisation_max", 0, False, "TW52", "Highest proportion of balance to credit limit"),
-    ]
-    for i, m in enumerate(months[:5]):
-        feats.append(
-            CreditFeature(
-                f"payment_ratio_{m}",
-                0,
-                False,
-                f"TW6{i}",
-                f"Amount paid relative to balance owed ({month_text[m]})",
-            )
-        )
-    feats += [
-        CreditFeature("payment_ratio_mean", 0, False, "TW70", "Amount paid relative to balances owed"),
-        CreditFeature(
-            "n_months_paid_in_full", -1, False, "TW71", "Number of months balance was paid in full"
-        ),
-    ]
     protected = pd.DataFrame(
         {
             "sex": df["X2"].map({1: "male", 2: "female"}).fillna("unknown"),
@@ -174,6 +259,37 @@ _GERMAN_CATEGORICAL = {
     "telephone": ("GC19", "No telephone registered"),
 }
 
+_GERMAN_LEVELS = {
+    "checking_balance_level": (
+        "status_of_existing_checking_account",
+        {
+            "... < 0 DM": 0,
+            "0 <= ... < 200 DM": 1,
+            "... >= 200 DM / salary assignments for at least 1 year": 2,
+        },
+        "GC21",
+        "Balance of checking account",
+    ),
+    "savings_level": (
+        "savings_account_and_bonds",
+        {"... < 100 DM": 0, "100 <= ... < 500 DM": 1, "500 <= ... < 1000 DM": 2, "... >= 1000 DM": 3},
+        "GC22",
+        "Amount held in savings",
+    ),
+    "employment_years_level": (
+        "present_employment_since",
+        {
+            "unemployed": 0,
+            "... < 1 year": 1,
+            "1 <= ... < 4 years": 2,
+            "4 <= ... < 7 years": 3,
+            "... >= 7 years": 4,
+        },
+        "GC23",
+        "Time in present employment",
+    ),
+}
+
 
 def load_german(folder: Path) -> CreditDataset:
     """German credit (1,000 rows, 30 % bad)."""
@@ -200,6 +316,16 @@ def load_german(folder: Path) -> CreditDataset:
             code, text = _GERMAN_CATEGORICAL[name]
             feats.append(CreditFeature(name, 0, True, code, text))
             cols[name] = df[name].astype(object)
+    # Engineered from the application itself: the ordered categories as levels, so that a
+    # business direction can be declared (a higher balance, more savings or a longer employment
+    # never raises the PD; "no checking account" and "unknown / no savings" have no level and are
+    # missing), and the monthly repayment burden (amount over term; free — without income it is
+    # not a rule that a larger monthly amount is riskier).
+    for name, (source, levels, code, text) in _GERMAN_LEVELS.items():
+        feats.append(CreditFeature(name, -1, False, code, text))
+        cols[name] = df[source].map(levels).astype(np.float64)
+    feats.append(CreditFeature("monthly_amount", 0, False, "GC24", "Amount of monthly repayment"))
+    cols["monthly_amount"] = df["credit_amount"].astype(np.float64) / df["duration_in_month"].clip(lower=1)
     X = pd.DataFrame(cols)
     protected = pd.DataFrame(
         {

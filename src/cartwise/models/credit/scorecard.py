@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from cartwise.errors import FeatureError
 from cartwise.models.base import check_is_fitted
@@ -171,14 +172,17 @@ class ScorecardModel:
                 ob_frame, t.astype(int), metric="woe", metric_special="empirical", metric_missing="empirical"
             )
         kept = list(binning.get_support(names=True))
-        while True:
-            lr = LogisticRegression(C=self.C, max_iter=1000).fit(woe[kept].to_numpy(), t.astype(int))
-            wrong = [(c, n) for c, n in zip(lr.coef_.ravel(), kept, strict=True) if c > 0]
-            if not wrong or len(kept) == 1:
-                break
-            worst = max(wrong)[1]
-            logger.info("scorecard: dropping %s (coefficient on WoE has the wrong sign)", worst)
-            kept = [n for n in kept if n != worst]
+        # One BLAS thread: these regressions are small (rows x characteristics), and on a busy
+        # machine a multi-threaded BLAS spins — the refits below ran about four times slower with it.
+        with threadpool_limits(limits=1, user_api="blas"):
+            while True:
+                lr = LogisticRegression(C=self.C, max_iter=1000).fit(woe[kept].to_numpy(), t.astype(int))
+                wrong = [(c, n) for c, n in zip(lr.coef_.ravel(), kept, strict=True) if c > 0]
+                if not wrong or len(kept) == 1:
+                    break
+                worst = max(wrong)[1]
+                logger.info("scorecard: dropping %s (coefficient on WoE has the wrong sign)", worst)
+                kept = [n for n in kept if n != worst]
         coef = dict(zip(kept, lr.coef_.ravel(), strict=True))
         intercept = float(lr.intercept_[0])
         n = len(kept)
@@ -247,6 +251,7 @@ class ScorecardModel:
         self.calibrator_ = ScoreCalibrator(method=self.calibration).fit(oof, t)  # type: ignore[arg-type]
         self.feature_names_in_ = [f.name for f in self.features_]
         self.base_rate_ = float(t.mean())
+        self.oof_raw_ = oof  # inner out-of-fold raw PDs (for tuning or stacking inside the training data)
         self.oof_auc_ = roc_auc(t, oof)
         logger.info(
             "ScorecardModel: %d rows, %d of %d characteristics kept, calibration %s",

@@ -274,6 +274,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
             manager.close()
             components.decision_log.close()
             components.features.close()
+            gc.unfreeze()  # whatever the service held may be collected again
 
     app = FastAPI(
         title="cartwise decision service",

@@ -1,4 +1,4 @@
-"""The handbook's card-level spike features, computed point-in-time on a small real DuckDB warehouse."""
+"""The handbook features computed point-in-time on a small DuckDB warehouse: card spikes, merchant reports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from cartwise.data.duckdb_warehouse import DuckDBWarehouse
-from cartwise.models.fraud.handbook_features import handbook_training_frame, load_raw_into
+from cartwise.models.fraud.handbook_features import (
+    chargeback_detail_features,
+    handbook_feature_set,
+    handbook_training_frame,
+    load_raw_into,
+)
 
 
 @pytest.fixture
@@ -62,3 +67,64 @@ def test_merchant_recent_volume_is_relative_to_its_30_day_mean(frame: pd.DataFra
     # terminal 7 at day 4, 11:00: one order in the last day (day 3 noon), four in 30 days
     assert frame.loc[4, "merchant_orders_1d_over_30d"] == pytest.approx(1 / (4 / 30))
     assert np.isnan(frame["merchant_orders_1d_over_30d"].to_numpy(np.float64)[0])
+
+
+@pytest.fixture
+def reports(tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
+    """Fraud reports at two terminals (known 7 days after the order) and probe orders around them.
+
+    Terminal 7: card 1 pays 10.00 at noon on days 0-2, then 50.00 (a spike, 5x its mean) on day 3,
+    a fraud. Terminal 9: card 3's first two orders (days 1 and 2, noon) are frauds of an ordinary
+    amount. Probes: card 2 at terminal 9 on day 8 06:00 (no report known yet) and day 10 18:00
+    (both known), card 4 at terminal 7 on day 11 06:00 (the spike's report known).
+    """
+    day = pd.Timestamp("2018-04-01 12:00")
+    at = [day + pd.Timedelta(days=d) for d in (0, 1, 2, 3, 1, 2)]
+    at += [day + pd.Timedelta(days=8, hours=-6), day + pd.Timedelta(days=10, hours=6)]
+    at += [day + pd.Timedelta(days=11, hours=-6)]
+    raw = pd.DataFrame(
+        {
+            "TRANSACTION_ID": np.arange(9, dtype=np.int64),
+            "TX_DATETIME": at,
+            "CUSTOMER_ID": [1, 1, 1, 1, 3, 3, 2, 2, 4],
+            "TERMINAL_ID": [7, 7, 7, 7, 9, 9, 9, 9, 7],
+            "TX_AMOUNT": [10.0, 10.0, 10.0, 50.0, 20.0, 20.0, 30.0, 30.0, 30.0],
+            "TX_FRAUD": [0, 0, 0, 1, 1, 1, 0, 0, 0],
+        }
+    )
+    raw.to_parquet(tmp_path / "raw.parquet")
+    warehouse = DuckDBWarehouse(duckdb_path)
+    try:
+        orders = load_raw_into(warehouse, tmp_path)
+        out: pd.DataFrame = handbook_training_frame(warehouse, orders).set_index("checkout_id")
+        return out
+    finally:
+        warehouse.close()
+
+
+def test_merchant_reports_count_only_once_known(reports: pd.DataFrame) -> None:
+    before = reports.loc[6]  # day 8 06:00: the day-1 fraud is reported at day 8 noon
+    assert before["merchant__plain_chargebacks__count__35d"] == 0
+    assert np.isnan(before["merchant__chargeback_age__mean__35d"])
+    assert np.isnan(before["merchant__chargeback_ratio__mean__35d"])
+
+
+def test_merchant_reports_by_kind_and_age(reports: pd.DataFrame) -> None:
+    ordinary = reports.loc[7]  # terminal 9, day 10 18:00: two ordinary frauds 9.25 and 8.25 days old
+    assert ordinary["merchant__plain_chargebacks__count__10d"] == 2
+    assert ordinary["merchant__plain_chargebacks__count__8d"] == 0  # both older than 8 days
+    assert ordinary["merchant__chargeback_age__mean__14d"] == pytest.approx(8.75)
+    # the card's first order has no history (no ratio, counted as plain); the second is 20 over 20
+    assert ordinary["merchant__chargeback_ratio__mean__10d"] == pytest.approx(1.0)
+    spike = reports.loc[8]  # terminal 7, day 11 06:00: the day-3 fraud was a 5x spike of its card
+    assert spike["merchant__chargebacks__count__8d"] == 1
+    assert spike["merchant__plain_chargebacks__count__8d"] == 0
+    assert spike["merchant__chargeback_ratio__mean__8d"] == pytest.approx(5.0)
+    assert spike["merchant__chargeback_age__mean__14d"] == pytest.approx(7.75)
+
+
+def test_chargeback_detail_is_optional() -> None:
+    detail = chargeback_detail_features()
+    assert len(detail) == 16
+    assert all(name.startswith("merchant__") for name in detail)
+    assert not set(detail) & set(handbook_feature_set(chargeback_detail=False).feature_names)

@@ -15,7 +15,11 @@ What they capture, by fraud scenario of the simulator:
 * compromised terminal for 28 days (scenario 2): the merchant's reported-fraud
   count and rate over several windows behind the 7-day delay (a window ``w`` on
   chargebacks covers orders in ``[t - w, t - 7d)``; the rate divides it by the
-  orders in the same span, ``count(w) - count(7d)``);
+  orders in the same span, ``count(w) - count(7d)``); with ``chargeback_detail``
+  also by kind and age: the reported frauds that the card's own amount does not
+  explain (no spike for its card, so more likely the terminal's), the mean amount
+  ratio of the reported orders, and their mean age, which dates the start of a
+  compromise and so tells whether its 28 days may be over;
 * compromised card for 14 days, a third of amounts x5 (scenario 3): the amount
   against the customer's own history (ratio to the 30-day mean, to the 30-day
   maximum, and to the mean of 14 to 30 days ago, which a compromise of the last
@@ -26,7 +30,7 @@ What they capture, by fraud scenario of the simulator:
   compromised card ranks high, not only the inflated ones;
 * terminal activity: the last day's orders against the terminal's 30-day daily mean.
 
-The spike source computes each order's ratio with a SQL window over the card's
+The spike sources compute each order's ratio with a SQL window over the card's
 earlier orders: exact offline; the online stream processor evaluates source
 queries per micro-batch, so this set is for offline training and benchmarks.
 """
@@ -57,9 +61,12 @@ from cartwise.features.definitions import (
 )
 
 __all__ = [
+    "CHARGEBACK_AMOUNT_RATIOS",
     "HIGH_RATIO",
     "LABEL_DELAY_DAYS",
+    "MERCHANT_AGE_WINDOWS",
     "MERCHANT_RISK_WINDOWS",
+    "chargeback_detail_features",
     "handbook_feature_set",
     "handbook_training_frame",
     "load_raw_into",
@@ -85,6 +92,10 @@ CHARGEBACKS = EventSource(
 HIGH_RATIO = 3.0
 """An order at least this many times the customer's mean of the 30 days before it counts as a spike."""
 
+_AMOUNT_RATIO_SQL = (
+    "amount_minor / AVG(amount_minor) OVER (PARTITION BY customer_id ORDER BY created_at "
+    "RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)"
+)
 CHECKOUT_AMOUNT_RATIOS = EventSource(
     "checkout_amount_ratios",
     "checkouts",
@@ -92,14 +103,31 @@ CHECKOUT_AMOUNT_RATIOS = EventSource(
     # each order's amount over the customer's mean of strictly earlier orders in the 30 days before
     # it: only the past of that order, so any window ending before t stays point-in-time
     query=(
-        "SELECT checkout_id, customer_id, created_at, amount_minor, "
-        "amount_minor / AVG(amount_minor) OVER (PARTITION BY customer_id ORDER BY created_at "
-        "RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING) AS amount_ratio "
+        f"SELECT checkout_id, customer_id, created_at, amount_minor, {_AMOUNT_RATIO_SQL} AS amount_ratio "
         "FROM checkouts"
     ),
     order_column="checkout_id",
     description="Orders with their amount over the customer's preceding 30-day mean.",
 )
+
+CHARGEBACK_AMOUNT_RATIOS = EventSource(
+    "chargeback_amount_ratios",
+    "chargebacks",
+    "order_created_at",
+    known_at_column="reported_at",
+    # each fraud report with its order's amount ratio (as in checkout_amount_ratios): that ratio reads
+    # only orders before the reported order, all of them known when the report is
+    query=(
+        "SELECT cb.*, r.amount_ratio FROM chargebacks AS cb LEFT JOIN "
+        f"(SELECT checkout_id, {_AMOUNT_RATIO_SQL} AS amount_ratio FROM checkouts) AS r USING (checkout_id)"
+    ),
+    order_column="chargeback_id",
+    description="Fraud reports with their order's amount over the card's preceding 30-day mean.",
+)
+CHARGEBACK_AGE_DAYS = "(EPOCH_US(feature_time) - EPOCH_US(order_created_at)) / 86400000000.0"
+"""Days from a reported fraud order to the time the features are computed for."""
+MERCHANT_AGE_WINDOWS = (14, 21, 28, 35)
+"""Days of the windows over which a merchant's reported frauds are dated (mean age)."""
 
 _RAW_COLUMNS = ("TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD")
 
@@ -250,8 +278,15 @@ def _span_rate(frauds_long: Any, frauds_short: Any, orders_long: Any, orders_sho
     return np.where(orders > 0, _ratio(frauds, orders), 0.0)
 
 
-def handbook_feature_set(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) -> FeatureSet:
-    """The fraud features for the handbook's transactions (see the module docstring)."""
+def handbook_feature_set(
+    risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS, *, chargeback_detail: bool = True
+) -> FeatureSet:
+    """The fraud features for the handbook's transactions (see the module docstring).
+
+    ``chargeback_detail`` adds the merchant's reported frauds by kind and age
+    (see :func:`chargeback_detail_features`); without it the set is
+    the one before those were added.
+    """
     fraud = ("fraud",)
     customer = FeatureView(
         "customer_spending",
@@ -422,8 +457,54 @@ def handbook_feature_set(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) 
             groups=fraud,
         ),
     ]
-    views = (customer, ratios, merchant, merchant_fraud)
+    views: tuple[FeatureView, ...] = (customer, ratios, merchant, merchant_fraud)
+    if chargeback_detail:
+        views += (_chargeback_detail_view(risk_windows),)
     return FeatureSet(views, tuple(on_demand), name="fraud_handbook")
+
+
+def _chargeback_detail_view(risk_windows: tuple[int, ...]) -> FeatureView:
+    """The merchant's reported frauds by kind and by age, behind the label delay.
+
+    * ``plain_chargebacks``: reported frauds whose order was no spike for its card
+      (amount ratio below :data:`HIGH_RATIO`, or no history): a fraud the card's own
+      amount does not explain points at the merchant (a compromised terminal), one
+      that does (a compromised card shopping there) much less;
+    * ``chargeback_ratio`` (mean): the same evidence as a continuous value;
+    * ``chargeback_age`` (mean, days): how long ago the reported frauds happened. A
+      run of frauds from day ``D`` to the delay has a mean age of about
+      ``(t - D + 7) / 2``, so it dates the start of a compromise, and with it
+      whether the compromise may be over.
+    """
+    windows = tuple(f"{w}d" for w in risk_windows)
+    return FeatureView(
+        "merchant_chargeback_detail",
+        CHARGEBACK_AMOUNT_RATIOS,
+        (MERCHANT,),
+        (
+            Aggregation(
+                "count",
+                name="plain_chargebacks",
+                where=f"amount_ratio IS NULL OR amount_ratio < {HIGH_RATIO}",
+                windows=windows,
+            ),
+            Aggregation("mean", "amount_ratio", name="chargeback_ratio", windows=windows),
+            Aggregation(
+                "mean",
+                CHARGEBACK_AGE_DAYS,
+                name="chargeback_age",
+                windows=tuple(f"{w}d" for w in MERCHANT_AGE_WINDOWS),
+            ),
+        ),
+        groups=("fraud",),
+    )
+
+
+def chargeback_detail_features(risk_windows: tuple[int, ...] = MERCHANT_RISK_WINDOWS) -> tuple[str, ...]:
+    """Names of the features ``chargeback_detail=True`` adds to :func:`handbook_feature_set`."""
+    full = handbook_feature_set(risk_windows).feature_names
+    base = set(handbook_feature_set(risk_windows, chargeback_detail=False).feature_names)
+    return tuple(n for n in full if n not in base)
 
 
 def handbook_training_frame(

@@ -14,8 +14,8 @@ its Go feature server, 8.42 ms with its Python server.
 from __future__ import annotations
 
 import argparse
-import gc
 import datetime as dt
+import gc
 import random
 import sys
 import tempfile

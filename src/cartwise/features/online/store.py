@@ -33,10 +33,11 @@ DEFAULT_LATENESS = dt.timedelta(hours=1)
 
 @dataclasses.dataclass(frozen=True)
 class _ReadPlan:
-    """The views to read (and their key prefixes) for a subset of the features."""
+    """The views to read (and their key prefixes) and the derived features to compute for a subset."""
 
     views: tuple[ViewPlan, ...]
     prefixes: tuple[tuple[str, tuple[str, ...]], ...]
+    derived: OnDemandRow
 
 
 class OnlineStore(abc.ABC):
@@ -148,13 +149,13 @@ class OnlineStore(abc.ABC):
         """
         at_us = to_micros(at)
         if features is None:
-            views, prefixes = self.plan.views, self._key_prefixes
+            views, prefixes, derived = self.plan.views, self._key_prefixes, self._derived_row
         else:
             subset = frozenset(features)
             read_plan = self._subsets.get(subset)
             if read_plan is None:
                 read_plan = self._subsets[subset] = self._read_plan(subset)
-            views, prefixes = read_plan.views, read_plan.prefixes
+            views, prefixes, derived = read_plan.views, read_plan.prefixes, read_plan.derived
         try:
             keys = [
                 prefix + "|".join([str(entity_keys[k]) for k in join_keys]) for prefix, join_keys in prefixes
@@ -168,8 +169,8 @@ class OnlineStore(abc.ABC):
         for view, data in zip(views, raw, strict=True):
             state = None if data is None else ViewState.decode(data, view)
             out.update(compute_features(view, state, at_us))
-        if self.feature_set.on_demand:
-            out.update(self._derived(out))
+        if derived.features:
+            out.update(derived(out))
         return out
 
     def _read_plan(self, wanted: frozenset[str]) -> _ReadPlan:
@@ -195,11 +196,10 @@ class OnlineStore(abc.ABC):
                     else dataclasses.replace(view, aggregations=aggregations)
                 )
                 prefixes.append(prefix)
-        return _ReadPlan(tuple(views), tuple(prefixes))
-
-    def _derived(self, values: Mapping[str, float | None]) -> dict[str, float | None]:
-        """On-demand features that read only other features (no request field)."""
-        return self._derived_row(values)
+        derived = OnDemandRow(
+            [od for od in self.feature_set.on_demand if not od.request_inputs and od.name in need]
+        )
+        return _ReadPlan(tuple(views), tuple(prefixes), derived)
 
     # -- lifecycle -------------------------------------------------------------
     def __enter__(self) -> OnlineStore:

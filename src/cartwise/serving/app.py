@@ -281,6 +281,9 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
         version="1",
         description="Checkout decisions (fraud + credit), recommendations and product search for pay-later commerce.",
         lifespan=lifespan,
+        # The service's metrics are Prometheus's (/metrics); FastAPI's OpenTelemetry hooks would
+        # otherwise look for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.manager = manager
     app.state.metrics = metrics

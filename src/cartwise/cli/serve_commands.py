@@ -103,6 +103,9 @@ def serve(
         shutil.rmtree(prom_dir, ignore_errors=True)
         prom_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        # before the workers import numpy: one BLAS / OpenMP thread each (the app enforces it too)
+        os.environ.setdefault(name, "1")
     uvicorn.run(
         "cartwise.serving.asgi:app_factory",
         factory=True,

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
 from cartwise.errors import ModelBundleError
 from cartwise.serving.decide import DecisionEngine
@@ -261,6 +262,10 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One thread for numpy's BLAS and OpenMP in each worker: a request's matrix products are
+        # small, parallelism comes from the workers, and idle BLAS threads spin for milliseconds
+        # after every product (with them, half of a worker's CPU went to spinning).
+        thread_limits = threadpool_limits(limits=1)
         components.decision_log.start()
         manager.load()
         # Models, catalogue and feature plans live as long as the process: keep the collector from
@@ -275,6 +280,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
             components.decision_log.close()
             components.features.close()
             gc.unfreeze()  # whatever the service held may be collected again
+            thread_limits.restore_original_limits()
 
     app = FastAPI(
         title="cartwise decision service",

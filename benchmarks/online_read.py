@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import random
 import sys
 import tempfile
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     features = checkout_features()
     n_features = len(features.features) + len(features.on_demand)
     tables = simulate(SimulationConfig(customers=args.customers, days=args.days, seed=args.seed))
@@ -197,8 +199,9 @@ def main() -> None:
             f"{len(features.views)} feature views, {n_features} features (windowed aggregations computed at the "
             f"request time from per-entity state, plus derived ratios); simulated marketplace of {args.customers:,} "
             f"customers over {args.days} days; reads of random checkouts of the last 7 days, one at a time, after "
-            f"{args.warmup:,} warm-up reads. The machine is shared and was loaded while measuring: treat the "
-            "wall-clock figures as noisy (±30% or worse); the CPU columns are the reading thread's own time "
+            f"{args.warmup:,} warm-up reads. Load average (1/5/15 min) before "
+            f"{'/'.join(f'{x:.1f}' for x in load_before)}, after {'/'.join(f'{x:.1f}' for x in os.getloadavg())} "
+            "on 2 cores: wall-clock figures move with other work on the machine; the CPU columns are the reading thread's own time "
             "(they leave out waiting for Redis and for a core). Feast figures are its published benchmark (one row x 50 features), "
             "not measured here."
         ),

@@ -13,10 +13,11 @@ the plan is built, naming the expression, so a feature is never served with
 other semantics than the offline SQL. An entity's state holds few rows, so
 plain Python beats numpy here.
 
-The expression is translated once into Python source (:func:`python_source`)
-over small NULL-aware helpers (:data:`HELPERS`); the online reader inlines that
-source in its loop over an entity's rows, and :func:`compile_expression` wraps
-it as a function of one row.
+The expression is translated once into Python source (:func:`python_source`):
+each operand is bound once to a temporary and tested for NULL inline, and only
+division, COALESCE, GREATEST and LEAST call small helpers (:data:`HELPERS`). The
+online reader inlines that source in its loop over an entity's rows, and
+:func:`compile_expression` wraps it as a function of one row.
 """
 
 from __future__ import annotations

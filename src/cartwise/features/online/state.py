@@ -167,7 +167,6 @@ def compile_reader(plan: ViewPlan) -> Reader:
     """
     env: dict[str, Any] = {
         "bisect_left": bisect_left,
-        "np": np,
         "_f64": np.float64,
         "_u64": np.uint64,
         "_aggregate": _aggregate,

@@ -153,3 +153,39 @@ def test_redis_states_expire_after_their_longest_window(redis_url: str, marketpl
     assert checked > 0
     store.clear()
     store.close()
+
+
+@pytest.mark.redis
+def test_the_redis_read_path_selects_its_database_reconnects_and_names_failures(redis_url: str) -> None:
+    """The checkout read's own connection (one MGET per read) honours the URL's database, is made
+    again when the server has dropped it, and reports an unreachable server by URL."""
+    import socket
+
+    import redis
+
+    from cartwise.features.online.redis_store import RedisOnlineStore
+
+    store = RedisOnlineStore(CATALOG, url=redis_url, key_prefix=f"t{uuid.uuid4().hex[:6]}")
+    other_db = redis_url.rsplit("/", 1)[0] + "/12"
+    try:
+        store.client.set("cw-read-path-probe", b"here")
+        assert store.read(["cw-read-path-probe", "cw-read-path-absent"]) == [b"here", None]
+        other = RedisOnlineStore(CATALOG, url=other_db, key_prefix="x")
+        assert other.read(["cw-read-path-probe"]) == [None]  # another database, another answer
+        other.close()
+        # the server drops the read connection (as a restart or an idle timeout would): the read reconnects
+        host, port = store._local.conn._sock.getsockname()
+        store.client.client_kill(f"{host}:{port}")
+        assert store.read(["cw-read-path-probe"]) == [b"here"]
+        assert store._local.conn._sock.getsockname()[1] != port  # on a new connection
+    finally:
+        store.client.delete("cw-read-path-probe")
+        store.close()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = RedisOnlineStore(CATALOG, url=f"redis://127.0.0.1:{port}/0", key_prefix="x", socket_timeout=0.5)
+    with pytest.raises(redis.ConnectionError, match=f"127.0.0.1:{port}"):
+        dead.read(["any"])
+    dead.close()

@@ -118,12 +118,25 @@ class RedisOnlineStore(OnlineStore):
         return self._client
 
     def read(self, keys: Sequence[str]) -> list[bytes | None]:
-        """One MGET on this thread's own connection; a failed connection is dropped and made again next time."""
+        """One MGET on this thread's own connection.
+
+        A connection the server has closed since the last read (a restart, an
+        idle timeout) is made again and the MGET sent once more — it only reads.
+        A timeout is not retried: the caller's latency budget is spent.
+        """
         if not keys:
             return []
         if self.url.startswith(("rediss://", "unix://")):  # TLS and sockets: redis-py's client
             return list(self.client.mget(keys))
-        conn: _MgetConnection | None = getattr(self._local, "conn", None)
+        held: _MgetConnection | None = getattr(self._local, "conn", None)
+        try:
+            return self._mget(held, keys)
+        except redis.ConnectionError:
+            if held is None:
+                raise
+            return self._mget(None, keys)  # the held connection had gone stale: one fresh attempt
+
+    def _mget(self, conn: _MgetConnection | None, keys: Sequence[str]) -> list[bytes | None]:
         try:
             if conn is None:
                 conn = self._local.conn = _MgetConnection(self.url, self.socket_timeout)

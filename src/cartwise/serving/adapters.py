@@ -49,7 +49,7 @@ _PLAN_SHAPE = {
 def catalog_request_features(
     facts: CheckoutFacts, online: Mapping[str, float | None]
 ) -> dict[str, float | None]:
-    """The feature catalog's on-demand features for one checkout (NaN inputs when history is missing)."""
+    """The feature catalog's request-time features for one checkout (NaN inputs when history is missing)."""
     from cartwise.features.definitions import FEATURE_TIME
 
     n_installments, interval = _PLAN_SHAPE.get(facts.plan_type, (4, 14))
@@ -67,17 +67,20 @@ def catalog_request_features(
 
 
 class _CatalogRow:
-    """The catalog's on-demand features for one row, and the stored features they read."""
+    """The catalog's request-time features for one row, and the stored features they read.
+
+    Derived features (of stored features only) are not recomputed: the online
+    store's read already holds every one the served models need.
+    """
 
     def __init__(self) -> None:
         from cartwise.features.catalog import CATALOG
         from cartwise.features.definitions import OnDemandRow
 
-        self.evaluate = OnDemandRow(CATALOG.on_demand)
-        produced = {od.name for od in CATALOG.on_demand}
-        self.feature_inputs = sorted(
-            {name for od in CATALOG.on_demand for name in od.feature_inputs} - produced
-        )
+        request_time = [od for od in CATALOG.on_demand if od.request_inputs]
+        self.evaluate = OnDemandRow(request_time)
+        produced = {od.name for od in request_time}
+        self.feature_inputs = sorted({name for od in request_time for name in od.feature_inputs} - produced)
 
 
 @functools.cache

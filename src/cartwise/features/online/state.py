@@ -36,8 +36,9 @@ _FORMAT = 3
 TS, ID, VER, KNOWN = 0, 1, 2, 3
 
 Matrix = npt.NDArray[np.int64]
-Reader = Callable[[Matrix, int], dict[str, float | None]]
-"""``(rows, at_us) -> features`` of one view, compiled from its plan (:func:`compile_reader`)."""
+Reader = Callable[[memoryview, int], dict[str, float | None]]
+"""``(rows, at_us) -> features`` of one view, compiled from its plan (:func:`compile_reader`);
+``rows`` is the bytes of the state's row-major ``int64`` matrix."""
 
 
 def row_width(plan: ViewPlan) -> int:
@@ -149,7 +150,17 @@ def compute_features(plan: ViewPlan, state: ViewState | None, at_us: int) -> dic
     """Every aggregation feature of ``plan`` at request time ``at_us`` from ``state``."""
     if state is None or not len(state):
         return dict(plan.empty_features)
-    return plan.reader(state.rows, at_us)
+    return plan.reader(np.ascontiguousarray(state.rows).data.cast("B"), at_us)
+
+
+def features_from_bytes(plan: ViewPlan, data: bytes, at_us: int) -> dict[str, float | None]:
+    """:func:`compute_features` straight from a stored state's bytes (no intermediate array)."""
+    version, has_known, width, n = _HEADER.unpack_from(data)
+    if version != _FORMAT or bool(has_known) != plan.label or width != row_width(plan):
+        ViewState.decode(data, plan)  # raises, naming the view and the fix
+    if not n:
+        return dict(plan.empty_features)
+    return plan.reader(memoryview(data)[_HEADER.size : _HEADER.size + 8 * n * width], at_us)
 
 
 def compile_reader(plan: ViewPlan) -> Reader:
@@ -167,8 +178,6 @@ def compile_reader(plan: ViewPlan) -> Reader:
     """
     env: dict[str, Any] = {
         "bisect_left": bisect_left,
-        "_f64": np.float64,
-        "_u64": np.uint64,
         "_aggregate": _aggregate,
         **HELPERS,
     }
@@ -177,18 +186,24 @@ def compile_reader(plan: ViewPlan) -> Reader:
     windows: dict[int | None, int] = {}
     for agg in plan.aggregations:
         windows.setdefault(agg.window_us, len(windows))
-    body: list[str] = ["ts = rows[:, 0].tolist()", "hi = bisect_left(ts, at_us)"]
+    width = row_width(plan)
+    # Columns are read straight from the bytes as strided memoryviews: int64 ("q") for times,
+    # float64 ("d") for values, uint64 ("Q") for hashes; column c of rows b..hi-1 is
+    # view[b * width + c : hi * width : width].
+    body: list[str] = ["q = rows.cast('q')", "d = rows.cast('d')", "u = rows.cast('Q')"]
+    body += [f"ts = q[0::{width}].tolist()", "hi = bisect_left(ts, at_us)"]
     for w, j in windows.items():
         body.append(f"lo{j} = 0" if w is None else f"lo{j} = bisect_left(ts, at_us - {int(w)}, 0, hi)")
     body.append(
         "b = " + (f"min({', '.join(f'lo{j}' for j in windows.values())})" if len(windows) > 1 else "lo0")
     )
-    body.append("rows = rows[b:hi]")
+    body.append(f"s0_ = b * {width}")
+    body.append(f"e0_ = hi * {width}")
     body.append("h = hi - b")
     for j in windows.values():
         body.append(f"lo{j} -= b")
     if plan.label:
-        body.append(f"known = rows[:, {KNOWN}].tolist()")
+        body.append(f"known = q[s0_ + {KNOWN}:e0_:{width}].tolist()")
         for j in windows.values():
             body.append(f"pk{j} = [i for i in range(lo{j}, h) if known[i] < at_us]")
     columns: set[int] = set()
@@ -201,7 +216,7 @@ def compile_reader(plan: ViewPlan) -> Reader:
     def column(k: int) -> None:
         if k not in columns:
             columns.add(k)
-            body.append(f"c{k} = rows[:, {offset + k}].view({'_u64' if plan.hashed[k] else '_f64'}).tolist()")
+            body.append(f"c{k} = {'u' if plan.hashed[k] else 'd'}[s0_ + {offset + k}:e0_:{width}].tolist()")
             # any NULL in the column: a 0 hash, or a NaN (which makes the sum NaN; an inf - inf
             # false alarm only costs the filtering)
             body.append(f"z{k} = 0 in c{k}" if plan.hashed[k] else f"s{k} = sum(c{k}); z{k} = s{k} != s{k}")
@@ -209,7 +224,7 @@ def compile_reader(plan: ViewPlan) -> Reader:
     def raw_column(k: int) -> None:
         if k not in raws:
             raws.add(k)
-            body.append(f"r{k} = [None if v != v else v for v in rows[:, {offset + k}].view(_f64).tolist()]")
+            body.append(f"r{k} = [None if v != v else v for v in d[s0_ + {offset + k}:e0_:{width}].tolist()]")
 
     def present_list(j: int, k: int) -> str:
         name = f"p{k}_{j}"

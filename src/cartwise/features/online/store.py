@@ -20,7 +20,7 @@ from typing import Any
 from cartwise.errors import FeatureError
 from cartwise.features.definitions import FeatureSet, OnDemandRow
 from cartwise.features.online.plan import OnlinePlan, ViewPlan, build_plan, state_key
-from cartwise.features.online.state import ViewState, compute_features
+from cartwise.features.online.state import ViewState, features_from_bytes
 from cartwise.streaming.events import to_micros
 
 __all__ = ["DEFAULT_LATENESS", "OnlineStore"]
@@ -167,8 +167,7 @@ class OnlineStore(abc.ABC):
         raw = self.read(keys) if keys else []
         out: dict[str, float | None] = {}
         for view, data in zip(views, raw, strict=True):
-            state = None if data is None else ViewState.decode(data, view)
-            out.update(compute_features(view, state, at_us))
+            out.update(view.empty_features if data is None else features_from_bytes(view, data, at_us))
         if derived.features:
             out.update(derived(out))
         return out

@@ -170,8 +170,10 @@ def test_the_redis_read_path_selects_its_database_reconnects_and_names_failures(
     try:
         store.client.set("cw-read-path-probe", b"here")
         assert store.read(["cw-read-path-probe", "cw-read-path-absent"]) == [b"here", None]
-        other = RedisOnlineStore(CATALOG, url=other_db, key_prefix="x")
-        assert other.read(["cw-read-path-probe"]) == [None]  # another database, another answer
+        other = RedisOnlineStore(CATALOG, url=other_db, key_prefix="x", read_spin_seconds=0.0)
+        assert other.read(["cw-read-path-probe"]) == [
+            None
+        ]  # another database, another answer (blocking read)
         other.close()
         # the server drops the read connection (as a restart or an idle timeout would): the read reconnects
         host, port = store._local.conn._sock.getsockname()

@@ -98,9 +98,11 @@ class RedisOnlineStore(OnlineStore):
     ``read_spin_seconds`` (default 200 µs): after sending a checkout's MGET the
     reading thread polls its socket without sleeping for up to this long before it
     blocks. An answer from a nearby Redis usually arrives within it, and a thread
-    that never slept need not be woken: on an otherwise idle 2-core VM that halves
-    the read's p99 (measured 0.54–0.74 ms against 0.87–1.26 ms), while decisions/s
-    under load did not change measurably. 0 blocks at once.
+    that never slept need not be woken: on an otherwise idle 2-core VM that cuts
+    the read's p99 (measured 0.54–0.74 ms against 0.87–1.26 ms). Where the
+    reading processes share the cores with Redis and are busy (the decision
+    service), polling takes the CPU Redis needs to answer, and the service sets
+    0: block at once.
     """
 
     def __init__(

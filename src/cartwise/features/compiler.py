@@ -129,6 +129,17 @@ class _Compiler:
         self.counter += 1
         return f"__{stem}{self.counter}"
 
+    def _neighbours(self, stem: str, source: str, part: str, columns: dict[str, str]) -> str:
+        """A CTE over ``source`` adding, per value column (-> suffix ``j``), the times of the
+        previous and next events with the same value (``__p{j}``, ``__n{j}``); returns its name."""
+        name = self._name(stem)
+        neighbours = []
+        for column, j in columns.items():
+            spec = f"OVER (PARTITION BY {part}, {column} ORDER BY __t, __tie)"
+            neighbours.append(f"LAG(__t) {spec} AS __p{j}, LEAD(__t) {spec} AS __n{j}")
+        self.ctes.append(f"{name} AS (SELECT *, {', '.join(neighbours)} FROM {source})")
+        return name
+
     def _spine_keys(self, view: FeatureView) -> list[str]:
         return [_q(k) for k in view.join_keys]
 
@@ -204,13 +215,7 @@ class _Compiler:
         events = ev
         if distinct:
             # neighbours are found among the (few) events only, before the spine joins them
-            flagged = self._name("wd")
-            neighbours = []
-            for column, j in distinct.items():
-                spec = f"OVER (PARTITION BY {part}, {column} ORDER BY __t, __tie)"
-                neighbours.append(f"LAG(__t) {spec} AS __p{j}, LEAD(__t) {spec} AS __n{j}")
-            self.ctes.append(f"{flagged} AS (SELECT *, {', '.join(neighbours)} FROM {ev})")
-            ev = flagged
+            ev = self._neighbours("wd", ev, part, distinct)
         union = self._name("un")
         # events first so that the union takes its column types from them
         spine_nulls = "".join(f", NULL AS {c}" for c, _ in carried)
@@ -313,12 +318,8 @@ class _Compiler:
                     distinct_cols[expr] = str(len(distinct_cols))
         table = ev
         if distinct_cols:
-            table = self._name("ld")
-            neighbours = []
-            for expr, j in distinct_cols.items():
-                spec = f"OVER (PARTITION BY {part}, {vals[self._first(features, expr)]} ORDER BY __t, __tie)"
-                neighbours.append(f"LAG(__t) {spec} AS __p{j}, LEAD(__t) {spec} AS __n{j}")
-            self.ctes.append(f"{table} AS (SELECT *, {', '.join(neighbours)} FROM {ev})")
+            columns = {vals[self._first(features, expr)]: j for expr, j in distinct_cols.items()}
+            table = self._neighbours("ld", ev, part, columns)
 
         deltas: list[str] = []
         enter: dict[str, str] = {}

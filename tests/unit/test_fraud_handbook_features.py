@@ -17,6 +17,18 @@ from cartwise.models.fraud.handbook_features import (
 )
 
 
+def _training_frame(raw: pd.DataFrame, tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
+    """The handbook features of every order in ``raw`` (handbook columns), by checkout id."""
+    raw.to_parquet(tmp_path / "raw.parquet")
+    warehouse = DuckDBWarehouse(duckdb_path)
+    try:
+        orders = load_raw_into(warehouse, tmp_path)
+        out: pd.DataFrame = handbook_training_frame(warehouse, orders).set_index("checkout_id")
+        return out
+    finally:
+        warehouse.close()
+
+
 @pytest.fixture
 def frame(tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
     # card 1: 10.00 at noon on days 0-2, 50.00 (5x its mean) on day 3, 10.00 on day 4 at 11:00;
@@ -34,14 +46,7 @@ def frame(tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
             "TX_FRAUD": [0, 0, 0, 1, 0, 0],
         }
     )
-    raw.to_parquet(tmp_path / "raw.parquet")
-    warehouse = DuckDBWarehouse(duckdb_path)
-    try:
-        orders = load_raw_into(warehouse, tmp_path)
-        out: pd.DataFrame = handbook_training_frame(warehouse, orders).set_index("checkout_id")
-        return out
-    finally:
-        warehouse.close()
+    return _training_frame(raw, tmp_path, duckdb_path)
 
 
 def test_a_spike_counts_only_for_later_orders(frame: pd.DataFrame) -> None:
@@ -92,14 +97,7 @@ def reports(tmp_path: Path, duckdb_path: Path) -> pd.DataFrame:
             "TX_FRAUD": [0, 0, 0, 1, 1, 1, 0, 0, 0],
         }
     )
-    raw.to_parquet(tmp_path / "raw.parquet")
-    warehouse = DuckDBWarehouse(duckdb_path)
-    try:
-        orders = load_raw_into(warehouse, tmp_path)
-        out: pd.DataFrame = handbook_training_frame(warehouse, orders).set_index("checkout_id")
-        return out
-    finally:
-        warehouse.close()
+    return _training_frame(raw, tmp_path, duckdb_path)
 
 
 def test_merchant_reports_count_only_once_known(reports: pd.DataFrame) -> None:

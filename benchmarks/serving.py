@@ -347,15 +347,12 @@ def main() -> None:
         unseen, mix_unseen = measured(
             "checkout.lua", [key, str(first_id + 9 * 10**12), str(args.customers), "300", "6000", end]
         )
-        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as r:
-            metrics = r.read().decode()
+        metrics = fetch(f"{base}/metrics")
         degraded = sum(
             float(m)
             for m in re.findall(r"^cartwise_degraded_decisions_total\{[^}]*\} ([\d.e+]+)$", metrics, re.M)
         )
-        decided = sum(
-            float(m) for m in re.findall(r"^cartwise_decisions_total\{[^}]*\} ([\d.e+]+)$", metrics, re.M)
-        )
+        decided = sum(decisions_by_outcome(metrics).values())
         rows.append(
             table_row(
                 "POST /v1/checkout/decisions (cartwise): the marketplace's own checkouts replayed",

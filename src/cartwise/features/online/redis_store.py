@@ -117,6 +117,7 @@ class RedisOnlineStore(OnlineStore):
         self.url = url
         self.socket_timeout = socket_timeout
         self.read_spin_seconds = read_spin_seconds
+        self._plain_tcp = not url.startswith(("rediss://", "unix://"))
         self._client: redis.Redis[bytes] | None = None
         self._local = threading.local()
         self._readers: list[_MgetConnection] = []
@@ -152,7 +153,7 @@ class RedisOnlineStore(OnlineStore):
         """
         if not keys:
             return []
-        if self.url.startswith(("rediss://", "unix://")):  # TLS and sockets: redis-py's client
+        if not self._plain_tcp:  # TLS and Unix sockets: redis-py's client
             return list(self.client.mget(keys))
         held: _MgetConnection | None = getattr(self._local, "conn", None)
         try:

@@ -112,7 +112,7 @@ class OnlineStoreReader:
         if hasattr(store, "read_spin_seconds"):
             # the workers share the cores with Redis and with each other: a thread polling for
             # Redis's answer takes the CPU that answer needs (recommendations at low concurrency
-            # fell from ~1,750/s to ~960/s with it), so the service blocks at once
+            # fell by about half with it in a serving benchmark run), so the service blocks at once
             store.read_spin_seconds = 0.0
 
     def restrict(self, features: Iterable[str] | None) -> None:

@@ -99,7 +99,8 @@ class RedisOnlineStore(OnlineStore):
     reading thread polls its socket without sleeping for up to this long before it
     blocks. An answer from a nearby Redis usually arrives within it, and a thread
     that never slept need not be woken: on an otherwise idle 2-core VM that cuts
-    the read's p99 (measured 0.54–0.74 ms against 0.87–1.26 ms). Where the
+    the read's p99 (benchmarks/online_read.py: 0.66–0.74 ms, against 0.85 ms
+    blocking at once). Where the
     reading processes share the cores with Redis and are busy (the decision
     service), polling takes the CPU Redis needs to answer, and the service sets
     0: block at once.

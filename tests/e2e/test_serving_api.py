@@ -285,14 +285,14 @@ def test_the_fast_route_answers_valid_requests_and_hands_everything_else_to_the_
     """Valid, authorised checkouts are answered by the edge's fast route (FastAPI's route is not
     entered); a bad body, a missing key or a wrong scope still get the FastAPI contract's errors."""
     entered: list[str] = []
-    engine = service.app.state.engine
-    original = engine.decide_json
+    batcher = service.app.state.decision_batcher
+    original = batcher.run
 
-    def spy(request: Any, started: float) -> bytes:
+    def spy(requests: Any) -> list[bytes]:
         entered.append("engine")
-        return original(request, started)
+        return list(original(requests))
 
-    engine.decide_json = spy
+    batcher.run = spy
     fast = service.client.post("/v1/checkout/decisions", json=checkout(5001), headers=headers("decisions"))
     assert fast.status_code == 200
     assert fast.headers["content-type"] == "application/json"
@@ -321,10 +321,10 @@ def test_the_fast_route_answers_valid_requests_and_hands_everything_else_to_the_
 def test_an_unexpected_error_on_the_fast_route_is_a_logged_500_without_request_data(
     service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(request: Any, started: float) -> bytes:
+    def broken(requests: Any) -> list[bytes]:
         raise RuntimeError("boom")
 
-    service.app.state.engine.decide_json = broken
+    service.app.state.decision_batcher.run = broken
     with caplog.at_level(logging.ERROR):
         r = service.client.post("/v1/checkout/decisions", json=checkout(6001), headers=headers("decisions"))
     assert r.status_code == 500

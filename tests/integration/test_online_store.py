@@ -87,6 +87,34 @@ def test_a_checkout_is_read_in_one_round_trip(make_store, marketplace) -> None: 
     assert len(features) >= 100
 
 
+def test_many_checkouts_are_read_in_one_round_trip_with_each_ones_own_values(make_store, marketplace) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    StreamProcessor(store, MemoryStream()).replay(warehouse_events(marketplace))
+    checkouts = marketplace["checkouts"].to_pylist()
+    rows = checkouts[-25:] + checkouts[-25:-20]  # some checkouts twice: shared states are fetched once
+    keys = [_checkout_keys(row) for row in rows]
+    times = [row["created_at"] for row in rows]
+    alone = [store.get_online_features(k, t) for k, t in zip(keys, times, strict=True)]
+    served = sorted({f.name for f in CATALOG.features})[:40]
+    alone_narrow = [
+        store.get_online_features(k, t, features=served) for k, t in zip(keys, times, strict=True)
+    ]
+    reads: list[int] = []
+    original = store.read
+
+    def counting(keys):  # type: ignore[no-untyped-def]
+        reads.append(len(keys))
+        return original(keys)
+
+    store.read = counting  # type: ignore[method-assign]
+    assert store.get_online_features_many(keys, times) == alone
+    assert store.get_online_features_many(keys, times, features=served) == alone_narrow
+    assert len(reads) == 2
+    assert reads[0] < len(rows) * len(store.plan.views)  # merchants and repeated checkouts shared
+    with pytest.raises(FeatureError, match="request times"):
+        store.get_online_features_many(keys, times[:-1])
+
+
 def test_materialize_gives_the_same_features_as_replaying_the_stream(
     make_store, marketplace, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

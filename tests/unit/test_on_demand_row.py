@@ -50,3 +50,14 @@ def test_features_with_missing_inputs_are_left_out() -> None:
     derived = [od for od in CATALOG.on_demand if not od.request_inputs]
     assert derived, "the catalog defines derived features"
     assert OnDemandRow(derived)({}) == {}
+
+
+def test_many_rows_at_once_equal_each_row_alone() -> None:
+    """``many`` evaluates every row with one numpy call per function and gives each row's own answer,
+    also when some rows lack inputs (those are evaluated alone)."""
+    evaluate = OnDemandRow(CATALOG.on_demand)
+    rows = [_inputs(np.random.default_rng(seed)) for seed in range(12)]
+    assert evaluate.many(rows) == [evaluate(row) for row in rows]
+    partial = [*rows[:3], {"amount_minor": 5_000.0}, rows[4]]
+    assert evaluate.many(partial) == [evaluate(row) for row in partial]
+    assert evaluate.many([]) == []

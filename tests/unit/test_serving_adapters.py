@@ -18,6 +18,7 @@ from cartwise.serving.adapters import (
     RecsBundleRecommender,
     RegistryModelSource,
     catalog_request_features,
+    catalog_request_features_many,
 )
 from cartwise.serving.models import ModelManager
 from cartwise.serving.ports import CheckoutFacts
@@ -99,6 +100,48 @@ def test_credit_adapter_on_a_real_bundle(tmp_path: Path) -> None:
         assert ok == qualifies[i].tolist()
 
 
+def test_batched_scoring_gives_each_checkout_its_own_answer(fraud_dir: Path, tmp_path: Path) -> None:
+    """score_many / reasons_many / decide_many (one model call for many checkouts) equal one call per
+    checkout: the same scores, outcomes, limits, plans and reasons."""
+    from cartwise.models.credit import MonotonePDModel, load_bundle, to_bundle
+    from cartwise.models.credit.synthetic import BNPL_CREDIT_FEATURES, synthetic_applicants
+    from cartwise.models.fraud.bundle import load_bundle as load_fraud
+
+    fraud = FraudBundleScorer(load_fraud(fraud_dir))
+    X, _ = _fraud_frame(np.random.default_rng(4), 30)
+    rows = X.to_dict("records")
+    rows[3] = {"amount_minor": 100.0}  # missing features
+    assert fraud.score_many(rows) == [fraud.score(r) for r in rows]
+    assert fraud.reasons_many(rows, 3) == [fraud.reasons(r, 3) for r in rows]
+    assert fraud.score_many(rows[:1]) == [fraud.score(rows[0])]
+    assert fraud.score_many([]) == []
+
+    data = synthetic_applicants(800, seed=6)
+    model = MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=1, n_estimators=30).fit(data.X, data.y)
+    to_bundle(model, tmp_path / "credit")
+    credit = CreditBundleScorer(load_bundle(tmp_path / "credit"))
+    applicants = data.X.head(40).to_dict("records")
+    amounts = [10_000 * (1 + i % 7) if i % 5 else 10**9 for i in range(40)]  # some far over any limit
+    plans = [("pay_in_4", "pay_monthly_6")[i % 2] for i in range(40)]
+    together = credit.decide_many(applicants, amounts, plans)
+    alone = [credit.decide(a, m, p) for a, m, p in zip(applicants, amounts, plans, strict=True)]
+    assert {r.outcome for r in together} >= {"approve", "decline"}
+    for got, expected in zip(together, alone, strict=True):
+        assert (
+            got.outcome,
+            got.default_probability,
+            got.approved_limit_minor,
+            got.plan_options,
+            got.reasons,
+        ) == (
+            expected.outcome,
+            expected.default_probability,
+            expected.approved_limit_minor,
+            expected.plan_options,
+            expected.reasons,
+        )
+
+
 def test_recs_adapter_filters_to_affordable_products(tmp_path: Path) -> None:
     from cartwise.models.recs import EASE, RecsBundle, load_bundle
 
@@ -130,6 +173,19 @@ def test_catalog_request_features_match_the_offline_functions() -> None:
     assert out["tenure_days"] is None  # no account history: missing, not an error
     # derived features of stored features only come from the store's read, not from here
     assert "customer_late_share" not in out
+    others = [
+        CheckoutFacts(2, 5, 3, "e", 9_000, 2, "pay_in_4", "card", at_us + 10**9),
+        CheckoutFacts(3, 6, 3, "f", 150, 1, "pay_monthly_12", "card", at_us),
+    ]
+    online = [
+        {"customer__amount_minor__mean__30d": 10_000.0},
+        {},
+        {"customer__amount_minor__mean__30d": 50.0},
+    ]
+    facts_all = [facts, *others]
+    assert catalog_request_features_many(facts_all, online) == [
+        catalog_request_features(f, o) for f, o in zip(facts_all, online, strict=True)
+    ]
 
 
 def test_registry_down_at_start_serves_the_cached_champion(

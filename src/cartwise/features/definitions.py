@@ -439,6 +439,10 @@ class OnDemandRow:
                     needed=frozenset(n for i in inputs for n in i),
                 )
             )
+        # the inputs no feature here produces: a row holding all of them gets every feature
+        self._external = frozenset(n for b in self._batches for n in b.needed) - {
+            od.name for od in self.features
+        }
 
     def __call__(self, values: Mapping[str, Any]) -> dict[str, float | None]:
         """Each feature whose inputs ``values`` holds (None and NaN mean missing), as a float or None."""
@@ -469,6 +473,41 @@ class OnDemandRow:
                     env[name] = result
                     out[name] = None if result != result else result
         return out
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, float | None]]:
+        """:meth:`__call__` for each of ``rows``, with one numpy call per function for all of them.
+
+        Rows that lack an input some other row holds are evaluated on their own,
+        so every row gets exactly the features :meth:`__call__` would give it.
+        """
+        if len(rows) == 1 or not rows:
+            return [self(row) for row in rows]
+        if not all(all(n in row for n in self._external) for row in rows):
+            return [self(row) for row in rows]
+        n = len(rows)
+        envs: list[dict[str, Any]] = [{} for _ in rows]
+        outs: list[dict[str, float | None]] = [{} for _ in rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for batch in self._batches:
+                args = []
+                for column, is_feature in zip(batch.columns, batch.kinds, strict=True):
+                    got = [
+                        env[name] if name in env else row[name]
+                        for row, env in zip(rows, envs, strict=True)
+                        for name in column
+                    ]
+                    if is_feature:
+                        args.append(np.array([np.nan if v is None else v for v in got], dtype=np.float64))
+                    else:
+                        args.append(np.asarray(got))
+                results = np.asarray(batch.function(*args), dtype=np.float64).tolist()
+                width = len(batch.names)
+                for r in range(n):
+                    env, out = envs[r], outs[r]
+                    for name, result in zip(batch.names, results[r * width : (r + 1) * width], strict=True):
+                        env[name] = result
+                        out[name] = None if result != result else result
+        return outs
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ __all__ = ["RowContributions"]
 
 
 class RowContributions:
-    """``contributions(row)`` → TreeSHAP values of one ``(1, n_features)`` row, then the bias."""
+    """``contributions(row)`` → TreeSHAP values of one ``(1, n_features)`` row, then the bias.
+
+    :meth:`rows` does the same for a ``(k, n_features)`` array in one call.
+    """
 
     def __init__(self, booster: xgb.Booster) -> None:
         anonymous = booster.copy()
@@ -38,3 +41,12 @@ class RowContributions:
             xgb.DMatrix(row, nthread=1), pred_contribs=True, validate_features=False
         )
         return np.asarray(contributions[0], dtype=np.float64)
+
+    def rows(self, rows: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """``(k, n_features + 1)`` contributions (the bias last) of ``k`` rows, one booster call."""
+        if rows.ndim != 2 or rows.shape[1] != self.n_features:
+            raise ValueError(f"expected rows of {self.n_features} features, got shape {rows.shape}")
+        contributions = self._booster.predict(
+            xgb.DMatrix(rows, nthread=1), pred_contribs=True, validate_features=False
+        )
+        return np.asarray(contributions, dtype=np.float64).reshape(rows.shape[0], self.n_features + 1)

@@ -21,6 +21,7 @@ __all__ = [
     "ALL_METRICS",
     "APPROVAL_RATE_REFERENCE",
     "DECISIONS_TOTAL",
+    "DECISION_BATCH_SIZE",
     "DEFAULT_PROBABILITY",
     "DEGRADED_DECISIONS_TOTAL",
     "DRIFTED_FEATURES",
@@ -97,6 +98,11 @@ DEFAULT_PROBABILITY = MetricName(
     "cartwise_default_probability",
     "histogram",
     "Calibrated probability that the shopper defaults on the plan.",
+)
+DECISION_BATCH_SIZE = MetricName(
+    "cartwise_decision_batch_size",
+    "histogram",
+    "Checkouts a worker decided together (those that arrived while it was busy).",
 )
 MODEL_INFO = MetricName(
     "cartwise_model_info",
@@ -178,6 +184,7 @@ SERVICE_METRICS: tuple[MetricName, ...] = (
     DEGRADED_DECISIONS_TOTAL,
     FRAUD_SCORE,
     DEFAULT_PROBABILITY,
+    DECISION_BATCH_SIZE,
     MODEL_INFO,
     MODEL_TRAINED_TIMESTAMP_SECONDS,
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "RecsBundleRecommender",
     "RegistryModelSource",
     "catalog_request_features",
+    "catalog_request_features_many",
     "load_model_dir",
 ]
 
@@ -50,20 +51,26 @@ def catalog_request_features(
     facts: CheckoutFacts, online: Mapping[str, float | None]
 ) -> dict[str, float | None]:
     """The feature catalog's request-time features for one checkout (NaN inputs when history is missing)."""
+    return catalog_request_features_many([facts], [online])[0]
+
+
+def catalog_request_features_many(
+    facts: Sequence[CheckoutFacts], online: Sequence[Mapping[str, float | None]]
+) -> list[dict[str, float | None]]:
+    """:func:`catalog_request_features` for several checkouts, one numpy call per function."""
     from cartwise.features.definitions import FEATURE_TIME
 
-    n_installments, interval = _PLAN_SHAPE.get(facts.plan_type, (4, 14))
     row = _catalog_row()
-    env: dict[str, Any] = {name: online.get(name) for name in row.feature_inputs}
-    env.update(
-        {
-            "amount_minor": float(facts.amount_minor),
-            FEATURE_TIME: facts.at_us,
-            "n_installments": float(n_installments),
-            "installment_interval_days": float(interval),
-        }
-    )
-    return row.evaluate(env)
+    envs: list[dict[str, Any]] = []
+    for one, values in zip(facts, online, strict=True):
+        n_installments, interval = _PLAN_SHAPE.get(one.plan_type, (4, 14))
+        env: dict[str, Any] = {name: values.get(name) for name in row.feature_inputs}
+        env["amount_minor"] = float(one.amount_minor)
+        env[FEATURE_TIME] = one.at_us
+        env["n_installments"] = float(n_installments)
+        env["installment_interval_days"] = float(interval)
+        envs.append(env)
+    return row.evaluate.many(envs)
 
 
 class _CatalogRow:
@@ -114,6 +121,16 @@ class FraudBundleScorer:
         raw = self.bundle.scorer.score_one(self._row(features))
         return float(self.bundle.calibrate(np.array([raw]))[0])
 
+    def score_many(self, features: Sequence[Mapping[str, Any]]) -> list[float]:
+        """:meth:`score` for several checkouts, in one call to the model."""
+        if len(features) <= 1:
+            return [self.score(one) for one in features]
+        raw = self.bundle.scorer.score(self._rows(features))
+        one = getattr(self.bundle.calibrator, "transform_one", None)
+        if one is not None:  # the single-checkout calibration, value by value: the same floats as score()
+            return [float(one(v)) for v in raw.tolist()]
+        return [float(v) for v in self.bundle.calibrate(raw)]
+
     def decide(self, fraud_score: float, amount_minor: int) -> str:
         if self._policy is None:
             raise ModelBundleError("the fraud bundle holds no policy; train it with a policy to serve it")
@@ -124,10 +141,29 @@ class FraudBundleScorer:
             [[np.nan if (v := features.get(f)) is None else v for f in self.feature_names]], dtype=np.float32
         )
 
+    def _rows(self, features: Sequence[Mapping[str, Any]]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        names = self.feature_names
+        return np.asarray(
+            [[np.nan if (v := one.get(f)) is None else v for f in names] for one in features],
+            dtype=np.float32,
+        )
+
     def reasons(self, features: Mapping[str, Any], top_n: int = 3) -> tuple[ReasonCode, ...]:
         """TreeSHAP reason codes, straight from the booster on one row (no frames on the hot path)."""
         n = len(self.feature_names)
-        grouped = self._contributions(self._row(features))[:n] @ self._group
+        return self._top_codes(self._contributions(self._row(features))[:n] @ self._group, top_n)
+
+    def reasons_many(
+        self, features: Sequence[Mapping[str, Any]], top_n: int = 3
+    ) -> list[tuple[ReasonCode, ...]]:
+        """:meth:`reasons` for several checkouts, with one TreeSHAP call for all of them."""
+        if len(features) <= 1:
+            return [self.reasons(one, top_n) for one in features]
+        n = len(self.feature_names)
+        grouped = self._contributions.rows(self._rows(features))[:, :n] @ self._group
+        return [self._top_codes(row, top_n) for row in grouped]
+
+    def _top_codes(self, grouped: np.ndarray[Any, Any], top_n: int) -> tuple[ReasonCode, ...]:
         order = np.lexsort((self._code_rank, -grouped))
         texts = self.bundle.reason_codes.texts
         return tuple(
@@ -232,7 +268,14 @@ class CreditBundleScorer:
     def _fast_decide(self, features: Mapping[str, Any], amount_minor: int, plan_type: str) -> CreditResult:
         row = self._row(features)
         pds = self._pds(row)
-        # the rule of CreditPolicy.decide, for one applicant, in plain floats
+        approved, limit, over_limit = self._rule(pds, amount_minor)
+        reasons: tuple[ReasonCode, ...] = ()
+        if not approved:
+            reasons = self._select_reasons(self._contributions(row), over_limit=over_limit)
+        return self._result(approved, plan_type, min(pds), limit, amount_minor, reasons)
+
+    def _rule(self, pds: list[float], amount_minor: int) -> tuple[list[str], int, bool]:
+        """CreditPolicy.decide's rule for one applicant, in plain floats: approved plans, limit, any qualifying."""
         qualifies, limits = self._plan_limits(pds)
         approved = [
             name
@@ -240,11 +283,46 @@ class CreditBundleScorer:
             if ok and lim >= amount_minor
         ]
         limit = max((lim if ok else 0) for ok, lim in zip(qualifies, limits, strict=True))
-        pd_value = min(pds)  # as decide_credit reports it
-        reasons: tuple[ReasonCode, ...] = ()
-        if not approved:
-            reasons = self._reasons(row, over_limit=any(qualifies))
-        return self._result(approved, plan_type, pd_value, limit, amount_minor, reasons)
+        return approved, limit, any(qualifies)
+
+    def decide_many(
+        self, features: Sequence[Mapping[str, Any]], amounts_minor: Sequence[int], plan_types: Sequence[str]
+    ) -> list[CreditResult]:
+        """:meth:`decide` for several applicants: one model call for their PDs, one for the declines' reasons."""
+        if self._onnx is None or len(features) <= 1:
+            return [
+                self.decide(one, amount, plan)
+                for one, amount, plan in zip(features, amounts_minor, plan_types, strict=True)
+            ]
+        names = self.feature_names
+        rows = np.asarray(
+            [[np.nan if (v := one.get(f)) is None else v for f in names] for one in features],
+            dtype=np.float32,
+        )
+        n_plans = len(self.plans)
+        if self._plan_col is None:
+            if self._calibrate_one is not None:  # as _pd calibrates one row: the same floats
+                calibrated = [self._calibrate_one(v) for v in self._onnx.score(rows).tolist()]
+                pds = [[min(max(p, 0.0), 1.0)] * n_plans for p in calibrated]
+            else:
+                pds = [[p] * n_plans for p in self._pd(rows).tolist()]
+        else:
+            per_plan = np.repeat(rows, n_plans, axis=0)
+            per_plan[:, self._plan_col : self._plan_col + 1] = np.tile(self._plan_values, (len(features), 1))
+            pds = self._pd(per_plan).reshape(len(features), n_plans).tolist()
+        rules = [self._rule(p, amount) for p, amount in zip(pds, amounts_minor, strict=True)]
+        declined = [i for i, (approved, _, _) in enumerate(rules) if not approved]
+        reasons: dict[int, tuple[ReasonCode, ...]] = {}
+        if declined:
+            contributions = self._contributions.rows(rows[declined])
+            for i, values in zip(declined, contributions, strict=True):
+                reasons[i] = self._select_reasons(values, over_limit=rules[i][2])
+        return [
+            self._result(approved, plan, min(p), limit, amount, reasons.get(i, ()))
+            for i, ((approved, limit, _), p, amount, plan) in enumerate(
+                zip(rules, pds, amounts_minor, plan_types, strict=True)
+            )
+        ]
 
     def _reason_setup(self) -> None:
         """select_reasons' eligible columns (declared, not protected), resolved once."""
@@ -264,14 +342,14 @@ class CreditBundleScorer:
             for i in self._reason_cols
         ]
 
-    def _reasons(
-        self, row: np.ndarray[Any, np.dtype[np.float32]], *, over_limit: bool
+    def _select_reasons(
+        self, contributions: np.ndarray[Any, Any], *, over_limit: bool
     ) -> tuple[ReasonCode, ...]:
-        """Adverse-action reasons: TreeSHAP on one row, then select_reasons' rule without a frame."""
+        """Adverse-action reasons from one row's TreeSHAP values: select_reasons' rule without a frame."""
         from cartwise.decisions.credit_policy import AMOUNT_OVER_LIMIT
         from cartwise.models.credit.reasons import MAX_REASONS
 
-        weights = self._contributions(row)[self._reason_cols]
+        weights = contributions[self._reason_cols]
         order = np.argsort(-weights, kind="stable")
         top = [int(j) for j in order[:MAX_REASONS] if weights[j] > 0] or [int(order[0])]
         chosen = [self._reason_codes[j] for j in top]

@@ -24,7 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
 
 from cartwise.errors import ModelBundleError
-from cartwise.serving.decide import DecisionEngine
+from cartwise.serving.batching import Batcher
+from cartwise.serving.decide import DecisionEngine, RequestFeatures
 from cartwise.serving.decision_log import DecisionLog
 from cartwise.serving.metrics import ServiceMetrics
 from cartwise.serving.models import ModelManager, ModelSnapshot
@@ -72,9 +73,7 @@ class ServiceComponents:
     decision_log: DecisionLog
     keys: KeyRing
     gauges_file: Path | None = None
-    request_features: (
-        Callable[[CheckoutFacts, Mapping[str, float | None]], dict[str, float | None]] | None
-    ) = None
+    request_features: RequestFeatures | None = None
     """Request-time features beyond the service's own (default none; the catalog's in production)."""
 
 
@@ -83,7 +82,7 @@ class ApiError(Exception):
         self.status, self.detail, self.headers = status, detail, headers or {}
 
 
-FastRoute = Callable[[Scope, bytes, float], bytes | None]
+FastRoute = Callable[[Scope, bytes, float], Awaitable[bytes | None]]
 """``(scope, body, started) -> response body``, or None to hand the request to the FastAPI route."""
 
 
@@ -174,7 +173,7 @@ class _Edge:
                 else:
                     body = b"".join(chunks)
                     try:
-                        answer = fast(scope, body, started) if fast is not None else None
+                        answer = await fast(scope, body, started) if fast is not None else None
                     except Exception as exc:  # as the app's handler: type and route only, no request data
                         logger.error("unexpected %s on %s", type(exc).__name__, path, exc_info=exc)
                         status_holder[0] = 500
@@ -514,11 +513,11 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
     def fast_route(
         scope_name: str,
         model: type[CheckoutRequest] | type[RecommendationRequest],
-        answer: Callable[[Any, float], bytes],
+        answer: Callable[[Any, float], Awaitable[bytes]],
     ) -> FastRoute:
         """A route for a ready service, a key with ``scope_name`` and a valid body; else None (FastAPI's route)."""
 
-        def route(scope: Scope, body: bytes, started: float) -> bytes | None:
+        async def route(scope: Scope, body: bytes, started: float) -> bytes | None:
             if manager.snapshot is None:
                 return None
             raw_key = content_type = None
@@ -538,21 +537,31 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                 return None
             if limiter.acquire(found) > 0:
                 return None  # the route answers 429 (a refused acquire takes no token)
-            return answer(request, started)
+            return await answer(request, started)
 
         return route
+
+    # Checkouts that arrive together are decided together (one store round trip, one call per model).
+    decisions = Batcher(
+        engine.decide_many_json,
+        max_batch=settings.max_decision_batch,
+        on_batch=metrics.decision_batch_size.observe,
+    )
+    app.state.decision_batcher = decisions
+
+    async def decide_fast(body: CheckoutRequest, started: float) -> bytes:
+        return await decisions.submit((body, started))
+
+    async def recommend_fast(body: RecommendationRequest, started: float) -> bytes:
+        return recommend_json(body)
 
     app.add_middleware(
         _Edge,
         metrics=metrics,
         max_body=settings.max_body_bytes,
         fast={
-            "/v1/checkout/decisions": fast_route(
-                "decisions", CheckoutRequest, lambda body, started: engine.decide_json(body, started)
-            ),
-            "/v1/recommendations": fast_route(
-                "recommendations", RecommendationRequest, lambda body, started: recommend_json(body)
-            ),
+            "/v1/checkout/decisions": fast_route("decisions", CheckoutRequest, decide_fast),
+            "/v1/recommendations": fast_route("recommendations", RecommendationRequest, recommend_fast),
         },
     )
     return app

@@ -36,7 +36,7 @@ def build_components(settings: Settings, service: ServiceSettings | None = None)
     """The production wiring: registry champions, the online store, the decision log, the key file."""
     from cartwise.bootstrap import make_online_store
     from cartwise.monitoring.gauges import gauges_path
-    from cartwise.serving.adapters import RegistryModelSource, catalog_request_features
+    from cartwise.serving.adapters import RegistryModelSource, catalog_request_features_many
     from cartwise.serving.features import CircuitBreaker, OnlineStoreReader
     from cartwise.serving.security import KeyRing
 
@@ -65,7 +65,7 @@ def build_components(settings: Settings, service: ServiceSettings | None = None)
         decision_log=decision_log_for(settings),
         keys=KeyRing.from_file(keys_path(settings)),
         gauges_file=gauges_path(settings.data_dir),
-        request_features=catalog_request_features,
+        request_features=catalog_request_features_many,
     )
 
 

@@ -11,20 +11,21 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from cartwise.serving.decision_log import DecisionLog, DecisionRecord, ShadowScore
+from cartwise.serving.features import read_many
 from cartwise.serving.metrics import ServiceMetrics
 from cartwise.serving.models import ModelManager, ModelSnapshot
-from cartwise.serving.ports import CheckoutFacts, CreditResult, FeatureReader
+from cartwise.serving.ports import CheckoutFacts, CreditResult, FeatureReader, Features, ReasonCode
 from cartwise.serving.schemas import CheckoutRequest
 from cartwise.serving.settings import ServiceSettings
 
-__all__ = ["DecisionEngine", "request_features"]
+__all__ = ["DecisionEngine", "RequestFeatures", "request_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,70 +64,185 @@ def request_features(
     return numeric, categorical
 
 
+RequestFeatures = Callable[
+    [Sequence[CheckoutFacts], Sequence[Mapping[str, float | None]]], list[dict[str, float | None]]
+]
+"""``(facts, online features) -> request-time features``, for several checkouts at once."""
+
+
+def _facts(request: CheckoutRequest, at_us: int) -> CheckoutFacts:
+    return CheckoutFacts(
+        checkout_id=request.checkout_id,
+        customer_id=request.customer_id,
+        merchant_id=request.merchant_id,
+        device_id=request.device.device_id,
+        amount_minor=request.amount_minor,
+        n_items=len(request.items),
+        plan_type=request.plan_type,
+        instrument_type=request.payment_instrument.type,
+        at_us=at_us,
+        payment_instrument_id=request.payment_instrument.fingerprint,
+        ip_hash=request.device.ip_hash or "",
+        shipping_address_hash=request.shipping_address_hash or "",
+        product_id=request.items[0].product_id,
+    )
+
+
+def _score_many(scorer: Any, features: Sequence[Features]) -> list[float]:
+    many = getattr(scorer, "score_many", None)
+    return (
+        [float(v) for v in many(features)] if many is not None else [float(scorer.score(f)) for f in features]
+    )
+
+
+def _fraud_reasons_many(
+    scorer: Any, features: Sequence[Features], top_n: int
+) -> list[tuple[ReasonCode, ...]]:
+    many = getattr(scorer, "reasons_many", None)
+    return list(many(features, top_n)) if many is not None else [scorer.reasons(f, top_n) for f in features]
+
+
+def _credit_many(
+    scorer: Any, features: Sequence[Features], amounts: Sequence[int], plans: Sequence[str]
+) -> list[CreditResult]:
+    many = getattr(scorer, "decide_many", None)
+    if many is not None:
+        return list(many(features, amounts, plans))
+    return [scorer.decide(f, a, p) for f, a, p in zip(features, amounts, plans, strict=True)]
+
+
 @dataclass
 class DecisionEngine:
+    """Decides checkouts, one or several at a time.
+
+    Checkouts that arrive together are decided together (:meth:`decide_many_json`):
+    one online-store round trip, one call to each model and one TreeSHAP call
+    for those that need reasons, whatever their number. Each answer is the one
+    the checkout would get alone. Model ports may define ``score_many``,
+    ``reasons_many`` (fraud) and ``decide_many`` (credit); without them each
+    checkout is scored on its own.
+    """
+
     models: ModelManager
     features: FeatureReader
     log: DecisionLog
     metrics: ServiceMetrics
     settings: ServiceSettings
-    extra_features: Callable[[CheckoutFacts, Mapping[str, float | None]], dict[str, float | None]] | None = (
-        None
-    )
+    extra_features: RequestFeatures | None = None
 
     def decide(self, request: CheckoutRequest, started: float) -> dict[str, Any]:
         """The decision for ``request`` (the stored one if this checkout was decided before)."""
-        return self._decide(request, started)[0]
+        return self._decide([(request, started)])[0][0]
 
     def decide_json(self, request: CheckoutRequest, started: float) -> bytes:
         """:meth:`decide`, as the JSON body to send (serialised once, shared with the log)."""
-        response, text = self._decide(request, started)
-        return (text if text is not None else _json(response)).encode()
+        return self.decide_many_json([(request, started)])[0]
 
-    def _decide(self, request: CheckoutRequest, started: float) -> tuple[dict[str, Any], str | None]:
-        """The answer, and its JSON when it is a new decision."""
-        stored = self.log.lookup(request.checkout_id)
-        if stored is not None:
-            stored["replayed"] = True
-            return stored, None
+    def decide_many_json(self, requests: Sequence[tuple[CheckoutRequest, float]]) -> list[bytes]:
+        """The JSON answer to each ``(request, started)``, deciding them together."""
+        return [
+            (text if text is not None else _json(response)).encode()
+            for response, text in self._decide(requests)
+        ]
+
+    def _decide(
+        self, requests: Sequence[tuple[CheckoutRequest, float]]
+    ) -> list[tuple[dict[str, Any], str | None]]:
+        """Each answer, and its JSON when it is a new decision."""
+        answers: list[tuple[dict[str, Any], str | None] | None] = [None] * len(requests)
+        fresh: list[int] = []
+        for i, (request, _) in enumerate(requests):
+            stored = self.log.lookup(request.checkout_id)
+            if stored is not None:
+                stored["replayed"] = True
+                answers[i] = (stored, None)
+            else:
+                fresh.append(i)
+        if fresh:
+            for i, answer in zip(fresh, self._decide_new([requests[i] for i in fresh]), strict=True):
+                answers[i] = answer
+        return [a for a in answers if a is not None]
+
+    def _decide_new(
+        self, requests: Sequence[tuple[CheckoutRequest, float]]
+    ) -> list[tuple[dict[str, Any], str | None]]:
         snapshot = self.models.snapshot
         assert snapshot is not None, "callers check readiness first"
-        at = request.created_at or dt.datetime.now(dt.UTC)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
-        at_us = int(at.timestamp() * 1_000_000)
-        facts = CheckoutFacts(
-            checkout_id=request.checkout_id,
-            customer_id=request.customer_id,
-            merchant_id=request.merchant_id,
-            device_id=request.device.device_id,
-            amount_minor=request.amount_minor,
-            n_items=len(request.items),
-            plan_type=request.plan_type,
-            instrument_type=request.payment_instrument.type,
-            at_us=at_us,
-            payment_instrument_id=request.payment_instrument.fingerprint,
-            ip_hash=request.device.ip_hash or "",
-            shipping_address_hash=request.shipping_address_hash or "",
-            product_id=request.items[0].product_id,
-        )
-        numeric, categorical = request_features(request, at)
+        now = dt.datetime.now(dt.UTC)
+        facts: list[CheckoutFacts] = []
+        request_numeric: list[dict[str, float | None]] = []
+        categoricals: list[dict[str, str]] = []
+        for request, _ in requests:
+            at = request.created_at or now
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=dt.UTC)
+            facts.append(_facts(request, int(at.timestamp() * 1_000_000)))
+            numeric, categorical = request_features(request, at)
+            request_numeric.append(numeric)
+            categoricals.append(categorical)
         degraded_reasons: list[str] = []
         try:
-            online = self.features.read(facts)
+            online = read_many(self.features, facts)
         except Exception as exc:
-            online = {}
+            online = [{} for _ in facts]
             degraded_reasons.append("online_features_unavailable")
             logger.debug("online features unavailable: %s", type(exc).__name__)
-        features: dict[str, float | None] = {**online, **numeric}
+        features: list[dict[str, float | None]] = [
+            {**values, **numeric} for values, numeric in zip(online, request_numeric, strict=True)
+        ]
         if self.extra_features is not None:
-            features.update(self.extra_features(facts, online))
+            for row, extra in zip(features, self.extra_features(facts, online), strict=True):
+                row.update(extra)
 
         fraud = snapshot.scorer("fraud")
         credit = snapshot.scorer("credit")
-        fraud_score = float(fraud.score(features))
-        fraud_outcome = str(fraud.decide(fraud_score, request.amount_minor))
-        credit_result: CreditResult = credit.decide(features, request.amount_minor, request.plan_type)
+        amounts = [request.amount_minor for request, _ in requests]
+        fraud_scores = _score_many(fraud, features)
+        fraud_outcomes = [
+            str(fraud.decide(score, amount)) for score, amount in zip(fraud_scores, amounts, strict=True)
+        ]
+        credit_results = _credit_many(
+            credit, features, amounts, [request.plan_type for request, _ in requests]
+        )
+        flagged = [i for i, outcome in enumerate(fraud_outcomes) if outcome != "approve"]
+        fraud_reasons: dict[int, tuple[ReasonCode, ...]] = {}
+        if flagged:
+            explained = _fraud_reasons_many(
+                fraud, [features[i] for i in flagged], self.settings.reasons_top_n
+            )
+            fraud_reasons = dict(zip(flagged, explained, strict=True))
+        return [
+            self._answer(
+                snapshot,
+                request,
+                started,
+                one,
+                features[i],
+                categoricals[i],
+                fraud_scores[i],
+                fraud_outcomes[i],
+                credit_results[i],
+                fraud_reasons.get(i, ()),
+                degraded_reasons,
+            )
+            for i, ((request, started), one) in enumerate(zip(requests, facts, strict=True))
+        ]
+
+    def _answer(
+        self,
+        snapshot: ModelSnapshot,
+        request: CheckoutRequest,
+        started: float,
+        facts: CheckoutFacts,
+        features: dict[str, float | None],
+        categorical: dict[str, str],
+        fraud_score: float,
+        fraud_outcome: str,
+        credit_result: CreditResult,
+        fraud_reasons: tuple[ReasonCode, ...],
+        degraded_reasons: list[str],
+    ) -> tuple[dict[str, Any], str | None]:
+        """One checkout's answer from its scores: combine, cap when degraded, log, count."""
         outcome = max(fraud_outcome, credit_result.outcome, key=_RANK.__getitem__)
         limit = credit_result.approved_limit_minor
         if degraded_reasons:
@@ -134,9 +250,6 @@ class DecisionEngine:
             limit = min(limit, self.settings.degraded_limit_minor)
             if outcome == "approve" and request.amount_minor > limit:
                 outcome = "review"
-        fraud_reasons = (
-            fraud.reasons(features, self.settings.reasons_top_n) if fraud_outcome != "approve" else ()
-        )
         decision_id = uuid.uuid4().hex
         latency_ms = (time.perf_counter() - started) * 1000.0
         response: dict[str, Any] = {
@@ -176,7 +289,7 @@ class DecisionEngine:
             checkout_id=request.checkout_id,
             customer_id=request.customer_id,
             merchant_id=request.merchant_id,
-            decided_at_us=at_us,
+            decided_at_us=facts.at_us,
             amount_minor=request.amount_minor,
             currency=request.currency,
             outcome=outcome,

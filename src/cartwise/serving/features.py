@@ -16,13 +16,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, TypeVar
 
 from cartwise.errors import OnlineStoreError
 from cartwise.serving.ports import CheckoutFacts, FeatureReader
 
-__all__ = ["CircuitBreaker", "CircuitOpenError", "OnlineStoreReader", "RedisHashReader"]
+__all__ = ["CircuitBreaker", "CircuitOpenError", "OnlineStoreReader", "RedisHashReader", "read_many"]
+
+_T = TypeVar("_T")
+
+
+def read_many(reader: FeatureReader, facts: Sequence[CheckoutFacts]) -> list[dict[str, float | None]]:
+    """The features of several checkouts: the reader's ``read_many`` when it has one, else one read each."""
+    many = getattr(reader, "read_many", None)
+    if many is not None:
+        return list(many(facts))
+    return [reader.read(one) for one in facts]
+
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +98,10 @@ class RedisHashReader:
                 out[name] = None if raw is None else float(raw)
         return out
 
+    def read_many(self, facts: Sequence[CheckoutFacts]) -> list[dict[str, float | None]]:
+        """:meth:`read` for several checkouts (one round trip each)."""
+        return [self.read(one) for one in facts]
+
     def write(self, entity: str, entity_id: Any, values: dict[str, float]) -> None:
         """Set an entity's features (used by loaders and tests)."""
         self._client.hset(f"{self.key_prefix}:{entity}:{entity_id}", mapping=values)  # type: ignore[arg-type]
@@ -123,22 +138,31 @@ class OnlineStoreReader:
         self, facts: CheckoutFacts, *, features: Collection[str] | None = None
     ) -> dict[str, float | None]:
         """The served features (see :meth:`restrict`), or only ``features`` when given."""
+        return self.read_many([facts], features=features)[0]
+
+    def read_many(
+        self, facts: Sequence[CheckoutFacts], *, features: Collection[str] | None = None
+    ) -> list[dict[str, float | None]]:
+        """:meth:`read` for several checkouts at once: one round trip for all of them."""
         import redis
 
         wanted = self.features if features is None else frozenset(features)
-        keys = {
-            "customer_id": facts.customer_id,
-            "device_id": facts.device_id,
-            "payment_instrument_id": facts.payment_instrument_id,
-            "ip_hash": facts.ip_hash,
-            "shipping_address_hash": facts.shipping_address_hash,
-            "merchant_id": facts.merchant_id,
-            "product_id": facts.product_id,
-        }
+        keys = [
+            {
+                "customer_id": one.customer_id,
+                "device_id": one.device_id,
+                "payment_instrument_id": one.payment_instrument_id,
+                "ip_hash": one.ip_hash,
+                "shipping_address_hash": one.shipping_address_hash,
+                "merchant_id": one.merchant_id,
+                "product_id": one.product_id,
+            }
+            for one in facts
+        ]
         try:
-            if wanted is None:
-                return dict(self.store.get_online_features(keys, facts.at_us))
-            return dict(self.store.get_online_features(keys, facts.at_us, features=wanted))
+            return list(
+                self.store.get_online_features_many(keys, [one.at_us for one in facts], features=wanted)
+            )
         except redis.RedisError as exc:
             raise OnlineStoreError(f"online store failed: {type(exc).__name__}") from exc
 
@@ -164,12 +188,21 @@ class CircuitBreaker:
     def read(
         self, facts: CheckoutFacts, *, features: Collection[str] | None = None
     ) -> dict[str, float | None]:
+        return self._guarded(
+            lambda: (
+                self.reader.read(facts) if features is None else self.reader.read(facts, features=features)
+            )
+        )
+
+    def read_many(self, facts: Sequence[CheckoutFacts]) -> list[dict[str, float | None]]:
+        """The features of several checkouts, in one call to the reader (see :func:`read_many`)."""
+        return self._guarded(lambda: read_many(self.reader, facts))
+
+    def _guarded(self, call: Callable[[], _T]) -> _T:
         if self._open_until and time.monotonic() < self._open_until:
             raise CircuitOpenError("online store circuit is open after repeated failures")
         try:
-            values = (
-                self.reader.read(facts) if features is None else self.reader.read(facts, features=features)
-            )
+            values = call()
         except Exception:
             with self._lock:
                 self._consecutive += 1

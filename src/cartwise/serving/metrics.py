@@ -74,6 +74,12 @@ class ServiceMetrics:
         self.default_probability = Histogram(
             names.DEFAULT_PROBABILITY.name, names.DEFAULT_PROBABILITY.help, buckets=_SCORE_BUCKETS, registry=r
         )
+        self.decision_batch_size = Histogram(
+            names.DECISION_BATCH_SIZE.name,
+            names.DECISION_BATCH_SIZE.help,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
         self.model_info = Gauge(
             names.MODEL_INFO.name,
             names.MODEL_INFO.help,

@@ -87,7 +87,12 @@ class ProductHit:
 
 @runtime_checkable
 class FeatureReader(Protocol):
-    """Online features of a checkout's entities, in one round trip; raises on any failure."""
+    """Online features of a checkout's entities, in one round trip; raises on any failure.
+
+    A reader may also define ``read_many(facts) -> list[dict]``, the features of
+    several checkouts in one round trip; the service uses it to decide requests
+    that arrive together (see :func:`cartwise.serving.features.read_many`).
+    """
 
     def read(
         self, facts: CheckoutFacts, *, features: Collection[str] | None = None

@@ -33,4 +33,9 @@ class ServiceSettings(BaseModel):
         description="Serve /invocations without an API key (SageMaker authenticates callers itself).",
     )
     shadow_queue: int = Field(default=1000, ge=1)
+    max_decision_batch: int = Field(
+        default=32,
+        ge=1,
+        description="Most checkouts a worker decides together (those that arrived while it was busy); 1 decides each alone.",
+    )
     reasons_top_n: int = Field(default=3, ge=1, le=10)

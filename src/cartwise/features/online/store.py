@@ -147,7 +147,22 @@ class OnlineStore(abc.ABC):
         only their aggregations computed. Names this feature set does not
         define (request fields, say) are ignored.
         """
-        at_us = to_micros(at)
+        return self.get_online_features_many([entity_keys], [at], features=features)[0]
+
+    def get_online_features_many(
+        self,
+        entity_keys: Sequence[Mapping[str, Any]],
+        at: Sequence[dt.datetime | int],
+        *,
+        features: Collection[str] | None = None,
+    ) -> list[dict[str, float | None]]:
+        """:meth:`get_online_features` for several requests, all read in one round trip.
+
+        A state several requests share (their merchant, say) is fetched once.
+        Each request's values are exactly those a read of its own would give.
+        """
+        if len(entity_keys) != len(at):
+            raise FeatureError(f"{len(entity_keys)} requests but {len(at)} request times")
         if features is None:
             views, prefixes, derived = self.plan.views, self._key_prefixes, self._derived_row
         else:
@@ -156,21 +171,32 @@ class OnlineStore(abc.ABC):
             if read_plan is None:
                 read_plan = self._subsets[subset] = self._read_plan(subset)
             views, prefixes, derived = read_plan.views, read_plan.prefixes, read_plan.derived
-        try:
-            keys = [
-                prefix + "|".join([str(entity_keys[k]) for k in join_keys]) for prefix, join_keys in prefixes
-            ]
-        except KeyError:
-            for view in views:
-                self._entity_values(view, entity_keys)  # raises, naming the missing key
-            raise
-        raw = self.read(keys) if keys else []
-        out: dict[str, float | None] = {}
-        for view, data in zip(views, raw, strict=True):
-            out.update(view.empty_features if data is None else features_from_bytes(view, data, at_us))
+        slots: dict[str, int] = {}
+        per_request: list[list[int]] = []
+        for keys_of_one in entity_keys:
+            try:
+                keys = [
+                    prefix + "|".join([str(keys_of_one[k]) for k in join_keys])
+                    for prefix, join_keys in prefixes
+                ]
+            except KeyError:
+                for view in views:
+                    self._entity_values(view, keys_of_one)  # raises, naming the missing key
+                raise
+            per_request.append([slots.setdefault(key, len(slots)) for key in keys])
+        raw = self.read(list(slots)) if slots else []
+        outs: list[dict[str, float | None]] = []
+        for positions, when in zip(per_request, at, strict=True):
+            at_us = to_micros(when)
+            out: dict[str, float | None] = {}
+            for view, position in zip(views, positions, strict=True):
+                data = raw[position]
+                out.update(view.empty_features if data is None else features_from_bytes(view, data, at_us))
+            outs.append(out)
         if derived.features:
-            out.update(derived(out))
-        return out
+            for out, extra in zip(outs, derived.many(outs), strict=True):
+                out.update(extra)
+        return outs
 
     def _read_plan(self, wanted: frozenset[str]) -> _ReadPlan:
         """The views, trimmed to the aggregations needed for ``wanted`` (built once per subset)."""

@@ -178,3 +178,10 @@ def test_a_config_file_picks_the_warehouse(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "elsewhere.duckdb").is_file()
     assert not (tmp_path / "d" / "warehouse.duckdb").exists()
+
+
+def test_serve_refuses_a_decision_batch_below_one_before_starting(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "serve", "--max-batch", "0"])
+    assert isinstance(result.exception, ConfigError)
+    assert "--max-batch must be at least 1" in str(result.exception)
+    assert not (tmp_path / "serving" / "api_keys.json").exists()  # refused before doing anything

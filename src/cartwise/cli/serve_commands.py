@@ -75,6 +75,10 @@ def serve(
     open_invocations: Annotated[
         bool, typer.Option(help="Serve SageMaker's /invocations without an API key.")
     ] = False,
+    max_batch: Annotated[
+        int,
+        typer.Option(help="Most checkouts a worker decides together (those that arrived while it was busy)."),
+    ] = 32,
 ) -> None:
     """Run the decision service (checkout decisions, recommendations, search, /metrics)."""
     import uvicorn
@@ -89,6 +93,8 @@ def serve(
     workers = workers or settings.serving.workers
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if max_batch < 1:
+        raise ConfigError(f"--max-batch must be at least 1 (1 decides each checkout alone), got {max_batch}")
     path = keys_path(settings)
     if not path.is_file():
         raw = create_key(path, "demo", ["decisions", "recommendations", "admin"])
@@ -96,7 +102,7 @@ def serve(
         typer.echo(example_curls(f"http://{host}:{port}", raw))
     os.environ["CARTWISE_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     os.environ[SERVICE_SETTINGS_ENV] = json.dumps(
-        {"poll_seconds": poll_seconds, "open_invocations": open_invocations}
+        {"poll_seconds": poll_seconds, "open_invocations": open_invocations, "max_decision_batch": max_batch}
     )
     if workers > 1:  # merge the workers' metrics on /metrics
         prom_dir = serving_dir(settings) / "prometheus"

@@ -1,4 +1,4 @@
-"""One checkout decision: features, both models, policy, reasons, degraded fallbacks, log record.
+"""Checkout decisions, one or a batch: features, both models, policy, reasons, degraded fallbacks, log.
 
 Kept free of HTTP so it can be tested and benchmarked on its own. Outcomes combine
 as the stricter of the two: decline if either model's policy declines, review if
@@ -161,7 +161,12 @@ class DecisionEngine:
         if fresh:
             for i, answer in zip(fresh, self._decide_new([requests[i] for i in fresh]), strict=True):
                 answers[i] = answer
-        return [a for a in answers if a is not None]
+        done = [a for a in answers if a is not None]
+        if len(done) != len(requests):  # never expected: a checkout must not go unanswered or take another's
+            raise RuntimeError(
+                f"{len(requests) - len(done)} checkout(s) of the batch were left without an answer"
+            )
+        return done
 
     def _decide_new(
         self, requests: Sequence[tuple[CheckoutRequest, float]]

@@ -265,7 +265,7 @@ def main() -> None:
         "--low-connections",
         type=int,
         nargs="*",
-        default=[4, 2],
+        default=[8, 4, 2],
         help="more runs of the replayed decisions and of recommendations at these concurrencies (latency)",
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the 2 cores)")

@@ -300,16 +300,20 @@ class CreditBundleScorer:
             dtype=np.float32,
         )
         n_plans = len(self.plans)
-        if self._plan_col is None:
-            if self._calibrate_one is not None:  # as _pd calibrates one row: the same floats
-                calibrated = [self._calibrate_one(v) for v in self._onnx.score(rows).tolist()]
-                pds = [[min(max(p, 0.0), 1.0)] * n_plans for p in calibrated]
-            else:
-                pds = [[p] * n_plans for p in self._pd(rows).tolist()]
+        scored = rows
+        if self._plan_col is not None:  # one row per applicant and plan, as _pds builds them
+            scored = np.repeat(rows, n_plans, axis=0)
+            scored[:, self._plan_col : self._plan_col + 1] = np.tile(self._plan_values, (len(features), 1))
+        per_applicant = scored.shape[0] // len(features)
+        if per_applicant == 1 and self._calibrate_one is not None:
+            # _pd calibrates a single row value by value: the same floats here
+            values = [min(max(self._calibrate_one(v), 0.0), 1.0) for v in self._onnx.score(scored).tolist()]
         else:
-            per_plan = np.repeat(rows, n_plans, axis=0)
-            per_plan[:, self._plan_col : self._plan_col + 1] = np.tile(self._plan_values, (len(features), 1))
-            pds = self._pd(per_plan).reshape(len(features), n_plans).tolist()
+            values = self._pd(scored).tolist()
+        if per_applicant == 1:
+            pds = [[p] * n_plans for p in values]
+        else:
+            pds = [values[i * n_plans : (i + 1) * n_plans] for i in range(len(features))]
         rules = [self._rule(p, amount) for p, amount in zip(pds, amounts_minor, strict=True)]
         declined = [i for i, (approved, _, _) in enumerate(rules) if not approved]
         reasons: dict[int, tuple[ReasonCode, ...]] = {}

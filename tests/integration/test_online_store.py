@@ -59,6 +59,19 @@ def _checkout_keys(row: dict[str, object]) -> dict[str, object]:
     return keys
 
 
+def _count_reads(store: OnlineStore) -> list[int]:
+    """From now on, the number of keys of each ``store.read`` call (a round trip each)."""
+    reads: list[int] = []
+    original = store.read
+
+    def counting(keys):  # type: ignore[no-untyped-def]
+        reads.append(len(keys))
+        return original(keys)
+
+    store.read = counting  # type: ignore[method-assign]
+    return reads
+
+
 def test_an_empty_store_answers_every_feature_with_its_default(make_store) -> None:  # type: ignore[no-untyped-def]
     store = make_store()
     keys = {k: 1 if k.endswith("_id") else "x" for k in CATALOG.join_keys}
@@ -73,14 +86,7 @@ def test_an_empty_store_answers_every_feature_with_its_default(make_store) -> No
 def test_a_checkout_is_read_in_one_round_trip(make_store, marketplace) -> None:  # type: ignore[no-untyped-def]
     store = make_store()
     StreamProcessor(store, MemoryStream()).replay(warehouse_events(marketplace))
-    reads: list[int] = []
-    original = store.read
-
-    def counting(keys):  # type: ignore[no-untyped-def]
-        reads.append(len(keys))
-        return original(keys)
-
-    store.read = counting  # type: ignore[method-assign]
+    reads = _count_reads(store)
     row = marketplace["checkouts"].slice(marketplace["checkouts"].num_rows // 2, 1).to_pylist()[0]
     features = store.get_online_features(_checkout_keys(row), row["created_at"])
     assert reads == [len(store.plan.views)]
@@ -99,14 +105,7 @@ def test_many_checkouts_are_read_in_one_round_trip_with_each_ones_own_values(mak
     alone_narrow = [
         store.get_online_features(k, t, features=served) for k, t in zip(keys, times, strict=True)
     ]
-    reads: list[int] = []
-    original = store.read
-
-    def counting(keys):  # type: ignore[no-untyped-def]
-        reads.append(len(keys))
-        return original(keys)
-
-    store.read = counting  # type: ignore[method-assign]
+    reads = _count_reads(store)
     assert store.get_online_features_many(keys, times) == alone
     assert store.get_online_features_many(keys, times, features=served) == alone_narrow
     assert len(reads) == 2

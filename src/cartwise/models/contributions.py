@@ -37,10 +37,8 @@ class RowContributions:
     def __call__(self, row: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
         if row.shape != (1, self.n_features):
             raise ValueError(f"expected one row of {self.n_features} features, got shape {row.shape}")
-        contributions = self._booster.predict(
-            xgb.DMatrix(row, nthread=1), pred_contribs=True, validate_features=False
-        )
-        return np.asarray(contributions[0], dtype=np.float64)
+        contributions: npt.NDArray[np.float64] = self.rows(row)[0]
+        return contributions
 
     def rows(self, rows: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
         """``(k, n_features + 1)`` contributions (the bias last) of ``k`` rows, one booster call."""

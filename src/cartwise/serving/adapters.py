@@ -95,6 +95,15 @@ def _catalog_row() -> _CatalogRow:
     return _CatalogRow()
 
 
+def _feature_rows(
+    names: Sequence[str], features: Sequence[Mapping[str, Any]]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The float32 ``(len(features), len(names))`` array a model scores (a missing value is NaN)."""
+    return np.asarray(
+        [[np.nan if (v := one.get(f)) is None else v for f in names] for one in features], dtype=np.float32
+    )
+
+
 class FraudBundleScorer:
     """The fraud port on a :class:`~cartwise.models.fraud.FraudBundle`."""
 
@@ -125,7 +134,7 @@ class FraudBundleScorer:
         """:meth:`score` for several checkouts, in one call to the model."""
         if len(features) <= 1:
             return [self.score(one) for one in features]
-        raw = self.bundle.scorer.score(self._rows(features))
+        raw = self.bundle.scorer.score(_feature_rows(self.feature_names, features))
         one = getattr(self.bundle.calibrator, "transform_one", None)
         if one is not None:  # the single-checkout calibration, value by value: the same floats as score()
             return [float(one(v)) for v in raw.tolist()]
@@ -137,16 +146,7 @@ class FraudBundleScorer:
         return str(self._policy.decide_one(fraud_score, float(amount_minor)))
 
     def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        return np.asarray(
-            [[np.nan if (v := features.get(f)) is None else v for f in self.feature_names]], dtype=np.float32
-        )
-
-    def _rows(self, features: Sequence[Mapping[str, Any]]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        names = self.feature_names
-        return np.asarray(
-            [[np.nan if (v := one.get(f)) is None else v for f in names] for one in features],
-            dtype=np.float32,
-        )
+        return _feature_rows(self.feature_names, [features])
 
     def reasons(self, features: Mapping[str, Any], top_n: int = 3) -> tuple[ReasonCode, ...]:
         """TreeSHAP reason codes, straight from the booster on one row (no frames on the hot path)."""
@@ -160,7 +160,7 @@ class FraudBundleScorer:
         if len(features) <= 1:
             return [self.reasons(one, top_n) for one in features]
         n = len(self.feature_names)
-        grouped = self._contributions.rows(self._rows(features))[:, :n] @ self._group
+        grouped = self._contributions.rows(_feature_rows(self.feature_names, features))[:, :n] @ self._group
         return [self._top_codes(row, top_n) for row in grouped]
 
     def _top_codes(self, grouped: np.ndarray[Any, Any], top_n: int) -> tuple[ReasonCode, ...]:
@@ -238,9 +238,7 @@ class CreditBundleScorer:
 
     # -- fast path ----------------------------------------------------------------
     def _row(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        return np.asarray(
-            [[np.nan if (v := features.get(f)) is None else v for f in self.feature_names]], dtype=np.float32
-        )
+        return _feature_rows(self.feature_names, [features])
 
     def _pd(self, rows: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.float64]]:
         assert self._onnx is not None
@@ -294,11 +292,7 @@ class CreditBundleScorer:
                 self.decide(one, amount, plan)
                 for one, amount, plan in zip(features, amounts_minor, plan_types, strict=True)
             ]
-        names = self.feature_names
-        rows = np.asarray(
-            [[np.nan if (v := one.get(f)) is None else v for f in names] for one in features],
-            dtype=np.float32,
-        )
+        rows = _feature_rows(self.feature_names, features)
         n_plans = len(self.plans)
         scored = rows
         if self._plan_col is not None:  # one row per applicant and plan, as _pds builds them

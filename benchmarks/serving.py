@@ -220,6 +220,18 @@ def batch_totals(metrics: str) -> tuple[float, float]:
     return totals["sum"], totals["count"]
 
 
+def decision_verdict(runs: list[tuple[int, dict[str, float]]]) -> str:
+    """Whether a replayed-decisions run reached ≥ 1,500/s with p99 ≤ 10 ms (both in the same run)."""
+    met = [(c, f) for c, f in runs if f["rps"] >= 1500 and f["p99"] <= 10 and f["non2xx"] == 0]
+    if not met:
+        return "Decision target (≥ 1,500/s and p99 ≤ 10 ms in one run): NOT MET at any concurrency measured."
+    c, f = max(met, key=lambda run: run[1]["rps"])
+    return (
+        f"Decision target (≥ 1,500/s and p99 ≤ 10 ms in one run): MET at {c} connections "
+        f"({f['rps']:,.0f}/s, p99 {f['p99']:.1f} ms)."
+    )
+
+
 def _mix(counts: dict[str, float]) -> str:
     total = sum(counts.values()) or 1.0
     return ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in sorted(counts.items()))
@@ -418,6 +430,7 @@ def main() -> None:
 
     load_after = os.getloadavg()
     notes = (
+        f"{decision_verdict([(args.connections, dec), *zip(args.low_connections, dec_low, strict=True)])} "
         f"Load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in load_before)}, "
         f"after {'/'.join(f'{x:.1f}' for x in load_after)} on 2 cores. "
         f"wrk {args.threads} thread(s), {args.connections} connections unless the row says otherwise "

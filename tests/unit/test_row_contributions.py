@@ -124,3 +124,28 @@ def test_a_compiled_form_that_disagrees_with_xgboost_is_caught(booster: xgb.Boos
 def test_a_row_of_the_wrong_width_is_refused(booster: xgb.Booster) -> None:
     with pytest.raises(ValueError, match="12 features"):
         RowContributions(booster)(np.zeros((1, 11), np.float32))
+
+
+def test_without_a_writable_cache_the_kernels_compile_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba refuses ``cache=True`` when no cache directory is writable (a read-only root file system).
+
+    Running as root here, no directory can be made unwritable, so numba's refusal is
+    simulated: ``njit(cache=True)`` raises the RuntimeError numba raises then.
+    """
+    import numba
+
+    from cartwise.models import contributions
+
+    real = numba.njit
+
+    def njit(**options: object) -> object:
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return real(**options)
+
+    monkeypatch.setattr(contributions.numba, "njit", njit)
+
+    def add(a: float, b: float) -> float:
+        return a + b
+
+    assert contributions._compiled(add)(1.0, 2.0) == 3.0

@@ -287,6 +287,19 @@ def _shapley_weights(width: int) -> npt.NDArray[np.float64]:
     return weights
 
 
+def _compiled(function: Any) -> Any:
+    """``numba.njit`` with the machine code cached on disk, or compiled per process where nothing is writable.
+
+    numba caches next to the source, else under the user's cache directory (or
+    ``NUMBA_CACHE_DIR``); on a read-only file system with neither, it refuses to
+    cache, and the functions are then compiled once per process (about a second).
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # no writable cache location
+        return numba.njit(nogil=True)(function)
+
+
 def _probe_rows(paths: _LeafPaths, n_features: int) -> npt.NDArray[np.float32]:
     """Rows with every feature on one of its split thresholds, a step below it, or missing."""
     rng = np.random.default_rng(0)
@@ -307,7 +320,7 @@ def _probe_rows(paths: _LeafPaths, n_features: int) -> npt.NDArray[np.float32]:
     return rows
 
 
-@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+@_compiled
 def _leaf_tables(  # pragma: no cover - compiled; covered through RowContributions
     leaf_value: Any, leaf_slots: Any, slot_zero: Any, shapley: Any, table_ptr: Any, table: Any
 ) -> None:
@@ -352,7 +365,7 @@ def _leaf_tables(  # pragma: no cover - compiled; covered through RowContributio
                 table[at + i] = value * (1.0 - zi) * total
 
 
-@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+@_compiled
 def _tree_shap(  # one flat signature keeps the compiled call free of Python objects
     rows: Any,
     split_feature: Any,

@@ -21,7 +21,7 @@ from cartwise.serving.decision_log import DecisionLog, DecisionRecord, ShadowSco
 from cartwise.serving.features import read_many
 from cartwise.serving.metrics import ServiceMetrics
 from cartwise.serving.models import ModelManager, ModelSnapshot
-from cartwise.serving.ports import CheckoutFacts, CreditResult, FeatureReader, Features, ReasonCode
+from cartwise.serving.ports import CheckoutFacts, CreditResult, FeatureReader, ReasonCode
 from cartwise.serving.schemas import CheckoutRequest
 from cartwise.serving.settings import ServiceSettings
 
@@ -88,27 +88,13 @@ def _facts(request: CheckoutRequest, at_us: int) -> CheckoutFacts:
     )
 
 
-def _score_many(scorer: Any, features: Sequence[Features]) -> list[float]:
-    many = getattr(scorer, "score_many", None)
-    return (
-        [float(v) for v in many(features)] if many is not None else [float(scorer.score(f)) for f in features]
-    )
-
-
-def _fraud_reasons_many(
-    scorer: Any, features: Sequence[Features], top_n: int
-) -> list[tuple[ReasonCode, ...]]:
-    many = getattr(scorer, "reasons_many", None)
-    return list(many(features, top_n)) if many is not None else [scorer.reasons(f, top_n) for f in features]
-
-
-def _credit_many(
-    scorer: Any, features: Sequence[Features], amounts: Sequence[int], plans: Sequence[str]
-) -> list[CreditResult]:
-    many = getattr(scorer, "decide_many", None)
+def _each(port: Any, name: str, *columns: Sequence[Any], **options: Any) -> list[Any]:
+    """``port.<name>_many(*columns)`` when the port has it, else ``port.<name>`` row by row."""
+    many = getattr(port, f"{name}_many", None)
     if many is not None:
-        return list(many(features, amounts, plans))
-    return [scorer.decide(f, a, p) for f, a, p in zip(features, amounts, plans, strict=True)]
+        return list(many(*columns, **options))
+    one = getattr(port, name)
+    return [one(*row, **options) for row in zip(*columns, strict=True)]
 
 
 @dataclass
@@ -202,18 +188,18 @@ class DecisionEngine:
         fraud = snapshot.scorer("fraud")
         credit = snapshot.scorer("credit")
         amounts = [request.amount_minor for request, _ in requests]
-        fraud_scores = _score_many(fraud, features)
+        fraud_scores = [float(v) for v in _each(fraud, "score", features)]
         fraud_outcomes = [
             str(fraud.decide(score, amount)) for score, amount in zip(fraud_scores, amounts, strict=True)
         ]
-        credit_results = _credit_many(
-            credit, features, amounts, [request.plan_type for request, _ in requests]
+        credit_results: list[CreditResult] = _each(
+            credit, "decide", features, amounts, [request.plan_type for request, _ in requests]
         )
         flagged = [i for i, outcome in enumerate(fraud_outcomes) if outcome != "approve"]
         fraud_reasons: dict[int, tuple[ReasonCode, ...]] = {}
         if flagged:
-            explained = _fraud_reasons_many(
-                fraud, [features[i] for i in flagged], self.settings.reasons_top_n
+            explained = _each(
+                fraud, "reasons", [features[i] for i in flagged], top_n=self.settings.reasons_top_n
             )
             fraud_reasons = dict(zip(flagged, explained, strict=True))
         return [

@@ -98,10 +98,6 @@ class RedisHashReader:
                 out[name] = None if raw is None else float(raw)
         return out
 
-    def read_many(self, facts: Sequence[CheckoutFacts]) -> list[dict[str, float | None]]:
-        """:meth:`read` for several checkouts (one round trip each)."""
-        return [self.read(one) for one in facts]
-
     def write(self, entity: str, entity_id: Any, values: dict[str, float]) -> None:
         """Set an entity's features (used by loaders and tests)."""
         self._client.hset(f"{self.key_prefix}:{entity}:{entity_id}", mapping=values)  # type: ignore[arg-type]

@@ -65,7 +65,9 @@ GOAL_AUC = 0.790
 
 # Small grid for the boosted model, chosen per outer fold on the inner out-of-fold AUC of the
 # training folds (never on the test fold). The second Taiwan candidate is a slower, deeper,
-# more regularised booster (early stopping decides its rounds).
+# more regularised booster (early stopping decides its rounds). On German's 800 training rows one
+# booster's fit varies with its seed, so each candidate averages five seeded boosters (n_bags);
+# on Taiwan's 24,000 that changed nothing.
 GBDT_GRID: dict[str, list[dict[str, Any]]] = {
     "taiwan": [
         {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0, "colsample_bytree": 0.7},
@@ -78,9 +80,12 @@ GBDT_GRID: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "german": [
-        {"learning_rate": 0.03, "max_depth": 3, "min_child_weight": 2.0, "colsample_bytree": 0.7},
-        {"learning_rate": 0.03, "max_depth": 2, "min_child_weight": 2.0, "colsample_bytree": 0.5},
-        {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0, "colsample_bytree": 0.7},
+        {**params, "n_bags": 5}
+        for params in (
+            {"learning_rate": 0.03, "max_depth": 3, "min_child_weight": 2.0, "colsample_bytree": 0.7},
+            {"learning_rate": 0.03, "max_depth": 2, "min_child_weight": 2.0, "colsample_bytree": 0.5},
+            {"learning_rate": 0.05, "max_depth": 4, "min_child_weight": 5.0, "colsample_bytree": 0.7},
+        )
     ],
 }
 

@@ -184,3 +184,58 @@ def test_scorecard_scaling_and_points_lost(scorecard: ScorecardModel, held_out: 
         "points"
     ].to_numpy()
     assert (np.diff(late) <= 1e-9).all()
+
+
+def test_merged_booster_is_the_mean_of_its_bags(train: object) -> None:
+    """Margins and TreeSHAP contributions (bias included) of the merged booster are the bags' means."""
+    import xgboost as xgb
+
+    from cartwise.models.credit.frame import learn_categories
+    from cartwise.models.credit.monotone import merge_boosters
+
+    params = MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=1).xgb_params()
+    categories = learn_categories(train.X, BNPL_CREDIT_FEATURES)  # type: ignore[attr-defined]
+    frame = model_frame(train.X, BNPL_CREDIT_FEATURES, categories)  # type: ignore[attr-defined]
+    data = xgb.DMatrix(frame, label=train.y, enable_categorical=True)  # type: ignore[attr-defined]
+    boosters = [xgb.train({**params, "seed": s}, data, num_boost_round=40) for s in (0, 1, 2)]
+    merged = merge_boosters(boosters)
+    assert merged.num_boosted_rounds() == 120
+    margins = np.mean([b.predict(data, output_margin=True) for b in boosters], axis=0)
+    np.testing.assert_allclose(merged.predict(data, output_margin=True), margins, atol=1e-5)
+    contribs = np.mean([b.predict(data, pred_contribs=True) for b in boosters], axis=0)
+    np.testing.assert_allclose(merged.predict(data, pred_contribs=True), contribs, atol=1e-5)
+
+    fewer = frame.drop(columns=[frame.columns[0]])
+    other = xgb.train(
+        {k: v for k, v in params.items() if k != "monotone_constraints"},
+        xgb.DMatrix(fewer, label=train.y, enable_categorical=True),  # type: ignore[attr-defined]
+        num_boost_round=5,
+    )
+    with pytest.raises(FeatureError, match="feature_names differ"):
+        merge_boosters([boosters[0], other])
+    with pytest.raises(FeatureError, match="at least one"):
+        merge_boosters([])
+
+
+def test_bagged_model_is_monotone_calibrated_and_bundles(
+    train: object, held_out: object, tmp_path: object
+) -> None:
+    """n_bags averages seeded boosters into one booster: still monotone, calibrated, and it bundles."""
+    from cartwise.models.credit.bundle import load_bundle, to_bundle
+
+    model = MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=1, n_estimators=150, n_bags=3).fit(train.X, train.y)  # type: ignore[attr-defined]
+    single = MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=1, n_estimators=150).fit(train.X, train.y)  # type: ignore[attr-defined]
+    assert model.booster_.num_boosted_rounds() > single.booster_.num_boosted_rounds()
+    X = held_out.X.iloc[:60]  # type: ignore[attr-defined]
+    for f in BNPL_CREDIT_FEATURES:
+        if f.direction == 0:
+            continue
+        grid = np.unique(np.quantile(held_out.X[f.name].dropna(), np.linspace(0, 1, 15)))  # type: ignore[attr-defined]
+        curves = np.column_stack([model.raw_score(X.assign(**{f.name: v})) for v in grid])
+        assert (np.diff(curves, axis=1) * f.direction).min() >= -1e-9, f.name
+    p = model.predict_proba(held_out.X)[:, 1]  # type: ignore[attr-defined]
+    assert expected_calibration_error(held_out.y, p) < ECE_BOUND  # type: ignore[attr-defined]
+    assert roc_auc(held_out.y, p) > 0.75  # type: ignore[attr-defined]
+    to_bundle(model, tmp_path)
+    again = load_bundle(tmp_path).model
+    np.testing.assert_array_equal(again.predict_proba(held_out.X), model.predict_proba(held_out.X))  # type: ignore[attr-defined]

@@ -151,3 +151,30 @@ def test_without_a_writable_cache_the_kernels_compile_per_process(monkeypatch: p
         return a + b
 
     assert contributions._compiled(add)(1.0, 2.0) == 3.0
+
+
+def test_a_merged_booster_is_compiled_and_matches_xgboost() -> None:
+    """Boosters merged by the credit model's bagging (leaf values scaled, trees concatenated) pass the self-check."""
+    from cartwise.models.credit.monotone import merge_boosters
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 6)).astype(np.float32)
+    X[:, 1] = np.round(X[:, 1] * 2)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    data = xgb.DMatrix(
+        X, label=(np.nan_to_num(X[:, 0] + X[:, 1]) > 0.5), feature_names=[f"f{i}" for i in range(6)]
+    )
+    settings = {
+        "max_depth": 4,
+        "nthread": 1,
+        "objective": "binary:logistic",
+        "subsample": 0.7,
+        "colsample_bynode": 0.7,
+    }
+    bags = [xgb.train({**settings, "seed": s}, data, num_boost_round=15) for s in (0, 1, 2)]
+    merged = merge_boosters(bags)
+    contributions = RowContributions(merged)
+    assert contributions.compiled
+    rows = np.random.default_rng(3).normal(size=(40, 6)).astype(np.float32)
+    rows[::4, 1] = 1.0
+    np.testing.assert_allclose(contributions.rows(rows), _named(merged, rows), rtol=0, atol=TOLERANCE)

@@ -119,6 +119,8 @@ def test_bad_inputs_get_clear_errors(train: object) -> None:
         MonotonePDModel((CreditFeature("tenure_days", 2),)).fit(X, y)
     with pytest.raises(FeatureError, match="nthread"):
         MonotonePDModel(BNPL_CREDIT_FEATURES, nthread=8).fit(X, y)
+    with pytest.raises(FeatureError, match=r"n_bags=2\.5 must be a whole number"):
+        MonotonePDModel(BNPL_CREDIT_FEATURES, n_bags=2.5).fit(X, y)  # type: ignore[arg-type]
     with pytest.raises(FeatureError, match="declare it categorical"):
         MonotonePDModel(BNPL_CREDIT_FEATURES).fit(X.assign(tenure_days="long"), y)
 

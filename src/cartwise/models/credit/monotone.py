@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -183,11 +184,17 @@ class MonotonePDModel:
         "nthread": (1, 2),
     }
 
+    _COUNTS: ClassVar[frozenset[str]] = frozenset(
+        {"n_estimators", "max_depth", "early_stopping_rounds", "calibration_folds", "n_bags", "nthread"}
+    )
+
     def _check_params(self) -> None:
         for name, (lo, hi) in self._PARAM_CHECKS.items():
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not lo <= value <= hi:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not lo <= float(value) <= hi:
                 raise FeatureError(f"MonotonePDModel parameter {name}={value!r} must lie in [{lo}, {hi}]")
+            if name in self._COUNTS and not isinstance(value, numbers.Integral):
+                raise FeatureError(f"MonotonePDModel parameter {name}={value!r} must be a whole number")
 
     def xgb_params(self) -> dict[str, Any]:
         """The XGBoost training parameters, monotone constraints included."""

@@ -38,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from cartwise.errors import FeatureError
 from cartwise.models.base import check_is_fitted
-from cartwise.models.calibration import ScoreCalibrator
+from cartwise.models.calibration import ScoreCalibrator, logit
 from cartwise.models.credit.features import CreditFeature, validate_features
 from cartwise.models.credit.frame import check_frame, learn_categories, model_frame
 from cartwise.models.metrics import roc_auc
@@ -60,11 +60,6 @@ def as_binary_target(y: Any, n_rows: int) -> FloatArray:
     if t.min() == t.max():
         raise FeatureError("y holds a single class; a PD model needs both defaults and repayments")
     return t
-
-
-def _logit(p: FloatArray) -> FloatArray:
-    q = np.clip(p, 1e-12, 1.0 - 1e-12)
-    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 def merge_boosters(boosters: Sequence[xgb.Booster], *, nthread: int = 1) -> xgb.Booster:
@@ -218,6 +213,31 @@ class MonotonePDModel:
     def _dmatrix(self, frame: pd.DataFrame, y: FloatArray | None = None) -> xgb.DMatrix:
         return xgb.DMatrix(frame, label=y, enable_categorical=True, nthread=self.nthread)
 
+    def _fit_bag(
+        self, frame: pd.DataFrame, t: FloatArray, everything: xgb.DMatrix, params: dict[str, Any], seed: int
+    ) -> tuple[FloatArray, list[int], xgb.Booster]:
+        """Inner-fold out-of-fold PDs and best rounds, and the booster on all rows, for one seed."""
+        params = {**params, "seed": seed}
+        oof = np.zeros(len(frame), dtype=np.float64)
+        rounds: list[int] = []
+        folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=seed)
+        for train_idx, hold_idx in folds.split(frame, t):
+            dtrain = self._dmatrix(frame.iloc[train_idx], t[train_idx])
+            dhold = self._dmatrix(frame.iloc[hold_idx], t[hold_idx])
+            booster = xgb.train(
+                params,
+                dtrain,
+                num_boost_round=self.n_estimators,
+                evals=[(dhold, "holdout")],
+                early_stopping_rounds=self.early_stopping_rounds,
+                verbose_eval=False,
+            )
+            n_rounds = int(booster.best_iteration) + 1
+            rounds.append(n_rounds)
+            oof[hold_idx] = booster.predict(dhold, iteration_range=(0, n_rounds))
+        final = xgb.train(params, everything, num_boost_round=max(1, round(float(np.mean(rounds)))))
+        return oof, rounds, final
+
     def fit(self, X: pd.DataFrame, y: Any) -> MonotonePDModel:
         """Train the booster and its calibration on ``X`` (declared features) and ``y`` (1 = default)."""
         self._check_params()
@@ -231,30 +251,12 @@ class MonotonePDModel:
         margins = np.zeros(len(frame), dtype=np.float64)
         boosters: list[xgb.Booster] = []
         best_rounds: list[int] = []
+        everything = self._dmatrix(frame, t)
         for bag in range(self.n_bags):
-            seed = self.random_state + bag
-            bag_params = {**params, "seed": seed}
-            oof = np.zeros(len(frame), dtype=np.float64)
-            bag_rounds: list[int] = []
-            folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=seed)
-            for train_idx, hold_idx in folds.split(frame, t):
-                dtrain = self._dmatrix(frame.iloc[train_idx], t[train_idx])
-                dhold = self._dmatrix(frame.iloc[hold_idx], t[hold_idx])
-                booster = xgb.train(
-                    bag_params,
-                    dtrain,
-                    num_boost_round=self.n_estimators,
-                    evals=[(dhold, "holdout")],
-                    early_stopping_rounds=self.early_stopping_rounds,
-                    verbose_eval=False,
-                )
-                n_rounds = int(booster.best_iteration) + 1
-                bag_rounds.append(n_rounds)
-                oof[hold_idx] = booster.predict(dhold, iteration_range=(0, n_rounds))
-            margins += _logit(oof) / self.n_bags
+            oof, bag_rounds, booster = self._fit_bag(frame, t, everything, params, self.random_state + bag)
+            margins += logit(oof) / self.n_bags
             best_rounds += bag_rounds
-            rounds = max(1, round(float(np.mean(bag_rounds))))
-            boosters.append(xgb.train(bag_params, self._dmatrix(frame, t), num_boost_round=rounds))
+            boosters.append(booster)
 
         self.n_rounds_ = max(1, round(float(np.mean(best_rounds))))
         self.booster_ = boosters[0] if len(boosters) == 1 else merge_boosters(boosters, nthread=self.nthread)

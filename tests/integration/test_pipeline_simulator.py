@@ -65,9 +65,12 @@ def test_every_model_is_trained_gated_and_registered(
         assert result.outcome.version == 1
         names = {g.name for g in result.outcome.gates}
         assert {"primary_metric", "calibration", "input_schema"} <= names
-    credit = results[1].outcome
-    assert credit is not None
-    assert "fairness" in {g.name for g in credit.gates}
+    # every model has floors that hold without a champion to beat
+    extra = {"fraud": {"discrimination", "precision_lift"}, "credit": {"discrimination", "fairness"}}
+    extra["recs"] = {"baseline"}
+    for result in results:
+        assert result.outcome is not None
+        assert extra[result.model] <= {g.name for g in result.outcome.gates}
 
 
 def test_models_whose_gates_pass_become_champions(simulated: tuple[Settings, list[ModelRunResult]]) -> None:

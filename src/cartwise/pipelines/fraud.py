@@ -7,6 +7,10 @@
   last 20% of the training period (by time) chooses the expected-cost policy
   thresholds, stored in the bundle.
 - Primary metric: average precision (fraud is rare; AUC flatters); calibration: ECE.
+- Extra gates, floors that hold even for a first version with no champion to beat:
+  discrimination (holdout ROC AUC ≥ ``min_roc_auc``) and precision lift (holdout
+  average precision ≥ ``min_precision_lift`` × the holdout fraud rate, which is what
+  a model that ranks at random scores).
 """
 
 from __future__ import annotations
@@ -60,6 +64,10 @@ class FraudTrainer:
     max_depth: int = 6
     learning_rate: float = 0.05
     policy_fraction: float = 0.2
+    min_roc_auc: float = 0.7
+    """Below this holdout AUC the model cannot tell fraud from good orders, champion or not."""
+    min_precision_lift: float = 3.0
+    """Holdout average precision must be at least this multiple of the holdout fraud rate (chance)."""
     name: str = "fraud"
     kind: Literal["classifier", "recommender"] = "classifier"
     primary_metric: str = "average_precision"
@@ -73,6 +81,8 @@ class FraudTrainer:
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "policy_fraction": self.policy_fraction,
+            "min_roc_auc": self.min_roc_auc,
+            "min_precision_lift": self.min_precision_lift,
             "holdout_days": self.split.holdout_days,
             "gap_days": self.split.gap_days,
             "label_maturity_days": self.split.label_maturity_days,
@@ -137,11 +147,16 @@ class FraudTrainer:
         fraud_model, policy = model
         fraud_model.to_bundle(directory, policy=policy)
 
+    @staticmethod
+    def _holdout_scores(scorer: Any, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+        y = data.holdout["is_fraud"].to_numpy(np.float64)
+        p = np.asarray(scorer.predict_proba(data.holdout[list(data.extra["features"])]))[:, 1]
+        return y, p
+
     def evaluate(self, scorer: Any, data: TrainingData) -> Evaluation:
         from cartwise.models import metrics
 
-        y = data.holdout["is_fraud"].to_numpy(np.float64)
-        p = np.asarray(scorer.predict_proba(data.holdout[list(data.extra["features"])]))[:, 1]
+        y, p = self._holdout_scores(scorer, data)
         return Evaluation(
             {
                 "average_precision": metrics.average_precision(y, p),
@@ -159,7 +174,28 @@ class FraudTrainer:
         return InputSchema.from_frame(data.holdout, list(data.extra["features"]))
 
     def extra_gates(self, scorer: Any, data: TrainingData) -> Sequence[GateResult]:
-        return []
+        from cartwise.models import metrics
+        from cartwise.registry.gates import gate_result
+
+        y, p = self._holdout_scores(scorer, data)
+        rate = float(y.mean())
+        ap = metrics.average_precision(y, p)
+        return [
+            gate_result(
+                "discrimination",
+                metrics.roc_auc(y, p),
+                self.min_roc_auc,
+                higher_is_better=True,
+                what="holdout ROC AUC",
+            ),
+            gate_result(
+                "precision_lift",
+                ap / rate,
+                self.min_precision_lift,
+                higher_is_better=True,
+                what=f"holdout average precision over the fraud rate ({ap:.4f} / {rate:.4f})",
+            ),
+        ]
 
 
 def make_trainer(settings: Settings) -> FraudTrainer:

@@ -17,6 +17,9 @@
   ``embeddings_embedded`` and ``embeddings_reused``.
 - Primary metric: nDCG@10 (Microsoft Recommenders' definition); no calibration gate
   (scores are not probabilities).
+- Extra gate, a floor that holds even for a first version with no champion to beat:
+  baseline (holdout nDCG@10 ≥ that of :class:`cartwise.models.recs.Popularity` fitted on
+  the same interactions and scored on the same holdout, plus ``min_gain_over_popularity``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,9 @@ from cartwise.pipelines.base import Evaluation, TrainContext, TrainingData, requ
 from cartwise.pipelines.spines import read_table_checked, window_end
 from cartwise.registry.gates import GateResult
 from cartwise.registry.schema import InputSchema
+
+if TYPE_CHECKING:
+    from cartwise.models.recs.metrics import RankingMetrics
 
 __all__ = ["RecsTrainer", "make_trainer"]
 
@@ -51,6 +57,8 @@ class RecsTrainer:
     half_life_days: float = 30.0
     k: int = 10
     max_eval_users: int = 5000
+    min_gain_over_popularity: float = 0.0
+    """How much the holdout nDCG must exceed the most-popular baseline's (absolute; ties pass at 0)."""
     name: str = "recs"
     kind: Literal["classifier", "recommender"] = "recommender"
     primary_metric: str = "ndcg_at_10"
@@ -71,6 +79,7 @@ class RecsTrainer:
             "half_life_days": self.half_life_days,
             "k": self.k,
             "max_eval_users": self.max_eval_users,
+            "min_gain_over_popularity": self.min_gain_over_popularity,
             "neighbours": self.neighbours,
             "embedding_model": EMBEDDING_MODEL,
             **{f"embeddings_{name}": count for name, count in self.embedding_counts_.items()},
@@ -174,12 +183,15 @@ class RecsTrainer:
 
         RecsBundle.from_model(model).to_bundle(directory)
 
-    def evaluate(self, scorer: Any, data: TrainingData) -> Evaluation:
+    def _ranking(self, recommender: Any, data: TrainingData) -> RankingMetrics:
         from cartwise.models.recs.metrics import evaluate_ranking
 
         users = np.sort(data.holdout["user_id"].unique())
-        predicted = scorer.recommend(users, self.k, remove_seen=True)
-        ranking = evaluate_ranking(data.holdout, predicted, data.train, k=self.k)
+        predicted = recommender.recommend(users, self.k, remove_seen=True)
+        return evaluate_ranking(data.holdout, predicted, data.train, k=self.k)
+
+    def evaluate(self, scorer: Any, data: TrainingData) -> Evaluation:
+        ranking = self._ranking(scorer, data)
         return Evaluation(
             {
                 f"ndcg_at_{self.k}": float(ranking.ndcg_at_k),
@@ -195,7 +207,20 @@ class RecsTrainer:
         return InputSchema.from_pairs([("user_id", "long")])
 
     def extra_gates(self, scorer: Any, data: TrainingData) -> Sequence[GateResult]:
-        return []
+        from cartwise.models.recs import Popularity
+        from cartwise.registry.gates import gate_result
+
+        ndcg = float(self._ranking(scorer, data).ndcg_at_k)
+        popular = float(self._ranking(Popularity().fit(data.train), data).ndcg_at_k)
+        return [
+            gate_result(
+                "baseline",
+                ndcg,
+                popular + self.min_gain_over_popularity,
+                higher_is_better=True,
+                what=f"holdout nDCG@{self.k} (most-popular baseline {popular:.4f})",
+            )
+        ]
 
 
 def make_trainer(settings: Settings) -> RecsTrainer:

@@ -104,6 +104,47 @@ def test_append_and_failed_writes(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_several_tables_are_written_all_or_nothing(
+    backend: str, duckdb_warehouse: Warehouse, postgres_warehouse: Warehouse, tables: dict[str, pa.Table]
+) -> None:
+    """An interruption or a failure part-way through ``write_tables`` leaves every table as it was."""
+    warehouse = duckdb_warehouse if backend == "duckdb" else postgres_warehouse
+    warehouse.write_tables(tables)
+    before = {name: warehouse.row_count(name) for name in tables}
+    smaller = {name: table.slice(0, 5) for name, table in tables.items()}
+
+    class Interrupted(KeyboardInterrupt):
+        pass
+
+    seen: list[str] = []
+
+    def interrupt_at_the_third(name: str, table: pa.Table) -> None:
+        seen.append(name)
+        if len(seen) == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        warehouse.write_tables(smaller, on_table=interrupt_at_the_third)
+    assert seen == list(smaller)[:3]  # two tables were written before the interruption...
+    assert {name: warehouse.row_count(name) for name in tables} == before  # ...and rolled back
+
+    # A table that fails (rows of another shape appended) undoes the tables written before it.
+    with pytest.raises(SchemaError, match="cannot append to 'products'"):
+        warehouse.write_tables(
+            {"merchants": tables["merchants"], "products": tables["merchants"]}, mode="append"
+        )
+    assert warehouse.row_count("merchants") == before["merchants"]
+    assert warehouse.row_count("products") == before["products"]
+
+    # The write still works afterwards, and replaces every table.
+    order: list[str] = []
+    warehouse.write_tables(smaller, on_table=lambda name, table: order.append(name))
+    assert order == list(smaller)
+    assert {name: warehouse.row_count(name) for name in tables} == dict.fromkeys(tables, 5)
+
+
+@pytest.mark.postgres
 def test_postgres_copies_awkward_values_faithfully(postgres_warehouse: Warehouse) -> None:
     """Quotes, commas, newlines, empty strings, nulls and empty lists survive both copy paths
     (CSV for plain columns; row by row for lists of text and non-finite floats)."""

@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -78,12 +79,18 @@ def simulate_into_warehouse(
         elapsed = time.perf_counter() - started
         total_rows = sum(t.num_rows for t in result.tables.values())
         write = progress.add_task("writing tables", total=len(result.tables))
-        with make_warehouse(settings) as warehouse:
-            for name, table in result.tables.items():
-                progress.update(write, description=f"writing {name} ({table.num_rows:,} rows)")
-                warehouse.write_table(name, table, mode="replace")
+        written: list[str] = []
+
+        def writing(name: str, table: pa.Table) -> None:
+            if written:
                 progress.advance(write)
-            progress.update(write, description="written")
+            written.append(name)
+            progress.update(write, description=f"writing {name} ({table.num_rows:,} rows)")
+
+        with make_warehouse(settings) as warehouse:
+            # One transaction for every table: an interrupted write leaves the old data whole.
+            warehouse.write_tables(result.tables, mode="replace", on_table=writing)
+            progress.update(write, completed=len(result.tables), description="written")
             drift = config.start + dt.timedelta(days=config.drift_day)
             summary = summarize(warehouse, drift_start=drift)
     manifest = write_manifest(SimulationManifest.of(result), settings.data_dir)

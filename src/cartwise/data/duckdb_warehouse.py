@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +68,41 @@ class DuckDBWarehouse(Warehouse):
         except _duckdb_module().Error as exc:
             raise WarehouseError(f"DuckDB could not run the statement: {exc}\n{sql}") from exc
 
-    def write_table(self, name: str, table: pa.Table, *, mode: WriteMode = "replace") -> None:
-        check_identifier(name)
+    def write_tables(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        mode: WriteMode = "replace",
+        on_table: Callable[[str, pa.Table], None] | None = None,
+    ) -> None:
+        for name in tables:
+            check_identifier(name)
         con = self.connection
-        con.register("__cartwise_incoming", table)
         try:
             con.execute("BEGIN TRANSACTION")
             try:
-                if mode == "append" and self.has_table(name):
-                    existing = con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
-                    self._check_append_schema(name, existing, table)
-                    con.execute(f"INSERT INTO {name} SELECT * FROM __cartwise_incoming")
-                else:
-                    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cartwise_incoming")
+                for name, table in tables.items():
+                    if on_table is not None:
+                        on_table(name, table)
+                    self._write_one(name, table, mode)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        except _duckdb_module().Error as exc:  # BEGIN or COMMIT; a table's own failure is named in _write_one
+            raise WarehouseError(f"DuckDB could not write tables {list(tables)}: {exc}") from exc
+
+    def _write_one(self, name: str, table: pa.Table, mode: WriteMode) -> None:
+        """One table's statements, inside the caller's transaction."""
+        con = self.connection
+        con.register("__cartwise_incoming", table)
+        try:
+            if mode == "append" and self.has_table(name):
+                existing = con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
+                self._check_append_schema(name, existing, table)
+                con.execute(f"INSERT INTO {name} SELECT * FROM __cartwise_incoming")
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cartwise_incoming")
         except _duckdb_module().Error as exc:
             raise WarehouseError(f"DuckDB could not write table {name!r}: {exc}") from exc
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -137,42 +138,61 @@ class PostgresWarehouse(Warehouse):
         except psycopg.Error as exc:
             raise WarehouseError(f"PostgreSQL could not run the statement: {exc}\n{sql}") from exc
 
-    def write_table(self, name: str, table: pa.Table, *, mode: WriteMode = "replace") -> None:
+    def write_tables(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        mode: WriteMode = "replace",
+        on_table: Callable[[str, pa.Table], None] | None = None,
+    ) -> None:
         import psycopg
 
-        check_identifier(name)
-        for column in table.column_names:
-            check_identifier(column, "column")
+        for name, table in tables.items():
+            check_identifier(name)
+            for column in table.column_names:
+                check_identifier(column, "column")
+        try:
+            with self.connection.transaction():
+                for name, table in tables.items():
+                    if on_table is not None:
+                        on_table(name, table)
+                    self._write_one(name, table, mode)
+        except psycopg.Error as exc:  # BEGIN or COMMIT; a table's own failure is named in _write_one
+            raise WarehouseError(f"PostgreSQL could not write tables {list(tables)}: {exc}") from exc
+
+    def _write_one(self, name: str, table: pa.Table, mode: WriteMode) -> None:
+        """One table's statements, inside the caller's transaction."""
+        import psycopg
+
         con = self.connection
         columns_sql = ", ".join(table.column_names)
         try:
-            with con.transaction():
-                if mode == "append" and self.has_table(name):
-                    existing = self.query(f"SELECT * FROM {name} LIMIT 0").schema
-                    self._check_append_schema(name, existing, table)
-                else:
-                    ddl = ", ".join(
-                        f"{f.name} {postgres_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
-                        for f in table.schema
-                    )
-                    con.execute(f"DROP TABLE IF EXISTS {name}")
-                    con.execute(f"CREATE TABLE {name} ({ddl})")
-                as_csv = _csv_ready(table)
-                if as_csv is not None:
-                    # Arrow writes the CSV in C++; far faster than converting row by row in Python.
-                    with (
-                        con.cursor() as cur,
-                        cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN (FORMAT csv)") as copy,
-                    ):
-                        for batch in as_csv.to_batches(max_chunksize=50_000):
-                            sink = io.BytesIO()
-                            pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
-                            copy.write(sink.getvalue())
-                else:
-                    with con.cursor() as cur, cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN") as copy:
-                        for batch in table.to_batches(max_chunksize=50_000):
-                            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                                copy.write_row(row)
+            if mode == "append" and self.has_table(name):
+                existing = self.query(f"SELECT * FROM {name} LIMIT 0").schema
+                self._check_append_schema(name, existing, table)
+            else:
+                ddl = ", ".join(
+                    f"{f.name} {postgres_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
+                    for f in table.schema
+                )
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+                con.execute(f"CREATE TABLE {name} ({ddl})")
+            as_csv = _csv_ready(table)
+            if as_csv is not None:
+                # Arrow writes the CSV in C++; far faster than converting row by row in Python.
+                with (
+                    con.cursor() as cur,
+                    cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN (FORMAT csv)") as copy,
+                ):
+                    for batch in as_csv.to_batches(max_chunksize=50_000):
+                        sink = io.BytesIO()
+                        pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
+                        copy.write(sink.getvalue())
+            else:
+                with con.cursor() as cur, cur.copy(f"COPY {name} ({columns_sql}) FROM STDIN") as copy:
+                    for batch in table.to_batches(max_chunksize=50_000):
+                        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                            copy.write_row(row)
         except psycopg.Error as exc:
             raise WarehouseError(f"PostgreSQL could not write table {name!r}: {exc}") from exc
 

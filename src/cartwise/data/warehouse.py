@@ -1,9 +1,10 @@
 """The warehouse port: read and write Arrow tables, run SQL.
 
 SQL handed to :meth:`Warehouse.query` is written once, in DuckDB's dialect, and
-carried to the backend's dialect by sqlglot. Writes are all or nothing: a table
-is replaced or appended inside one transaction, so a failed write leaves the
-previous contents in place.
+carried to the backend's dialect by sqlglot. Writes are all or nothing: the tables
+of one :meth:`Warehouse.write_tables` call are replaced or appended inside one
+transaction, so a failed or interrupted write leaves every one of them as it was
+(never new checkouts beside old chargebacks).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import abc
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal
 
@@ -89,14 +90,23 @@ class Warehouse(abc.ABC):
         """Run a statement that returns nothing (DDL, INSERT ... SELECT)."""
 
     # -- writing ---------------------------------------------------------
-    @abc.abstractmethod
     def write_table(self, name: str, table: pa.Table, *, mode: WriteMode = "replace") -> None:
         """Replace or append to ``name`` with ``table``, in one transaction."""
+        self.write_tables({name: table}, mode=mode)
 
-    def write_tables(self, tables: dict[str, pa.Table], *, mode: WriteMode = "replace") -> None:
-        """Write several tables; each write is atomic on its own."""
-        for name, table in tables.items():
-            self.write_table(name, table, mode=mode)
+    @abc.abstractmethod
+    def write_tables(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        mode: WriteMode = "replace",
+        on_table: Callable[[str, pa.Table], None] | None = None,
+    ) -> None:
+        """Replace or append to every table of ``tables`` in one transaction: all of them or none.
+
+        ``on_table(name, table)`` is called just before each table is written (progress
+        reporting); an exception it raises rolls the whole write back like any other.
+        """
 
     def row_count(self, name: str) -> int:
         check_identifier(name)

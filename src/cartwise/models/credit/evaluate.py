@@ -373,8 +373,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     tables = simulate(SimulationConfig(customers=args.customers, days=args.days, seed=args.seed))
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = DuckDBWarehouse(Path(tmp) / "warehouse.duckdb")
-        for name, table in tables.items():
-            warehouse.write_table(name, table, mode="replace")
+        warehouse.write_tables(tables, mode="replace")
         data = load_simulator_credit(warehouse)
         warehouse.close()
     result = evaluate_credit(data, nthread=args.nthread)

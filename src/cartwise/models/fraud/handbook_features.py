@@ -202,8 +202,7 @@ def load_raw_into(warehouse: Warehouse, data_dir: str | Path) -> pd.DataFrame:
         },
         schema=TABLES["chargebacks"].schema,
     )
-    warehouse.write_table("checkouts", checkouts)
-    warehouse.write_table("chargebacks", chargebacks)
+    warehouse.write_tables({"checkouts": checkouts, "chargebacks": chargebacks})
     orders = checkouts.select(["checkout_id", "created_at", "customer_id", "merchant_id", "amount_minor"])
     orders = orders.append_column("fraud", pa.array(raw["TX_FRAUD"].to_numpy(np.int64)))
     frame: pd.DataFrame = orders.to_pandas()

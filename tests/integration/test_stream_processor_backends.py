@@ -117,3 +117,45 @@ def test_kafka_into_the_in_process_store_counts_each_event_once(tansu: TansuBrok
     restarted = _crash_then_restart(store, make_stream, n)
     assert _totals(store) == (n, sum(100 + i for i in range(n)))
     restarted.stream.close()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("ahead_partition", [0, 1])
+def test_a_kafka_partition_read_behind_the_others_loses_nothing(
+    tansu: TansuBroker, ahead_partition: int
+) -> None:
+    """Two partitions 10 h apart in event time, 1 h allowed lateness: every event is applied.
+
+    With one watermark for the whole topic, whichever partition the consumer read
+    second would have been dropped as too late; both orientations are run, since
+    the order in which the client reads the partitions is its own.
+    """
+    from cartwise.streaming.events import encode_event
+    from cartwise.streaming.kafka_stream import KafkaStream
+
+    topic = f"cw-{uuid.uuid4().hex[:6]}"
+    stream = KafkaStream(tansu.bootstrap_servers, topic=topic, group="g", partitions=2, assignment="assign")
+    shift = 600 * MINUTE
+    ahead = [
+        StreamEvent(
+            e.source, e.event_id, e.event_time + shift, {**e.fields, "created_at": e.event_time + shift}
+        )
+        for e in _checkouts(30)
+    ]
+    behind = _checkouts(30, start=30)
+    producer = stream.producer
+    for partition, events in ((ahead_partition, ahead), (1 - ahead_partition, behind)):
+        for event in events:
+            producer.produce(topic, encode_event(event), partition=partition)
+    assert producer.flush(30) == 0
+    store = MemoryOnlineStore(FEATURES, allowed_lateness=dt.timedelta(hours=1))
+    processor = StreamProcessor(store, stream, batch_size=10, poll_timeout=0.2)
+    processor.run(idle_timeout=1.0)
+    assert processor.metrics.events == 60
+    assert processor.metrics.too_late == 0
+    assert processor.partition_watermarks_us == {
+        ahead_partition: ahead[-1].event_time,
+        1 - ahead_partition: behind[-1].event_time,
+    }
+    assert _totals(store) == (60, sum(e.fields["amount_minor"] for e in ahead + behind))
+    stream.close()

@@ -104,6 +104,37 @@ def test_an_event_later_than_the_allowed_lateness_is_dropped_and_counted(store: 
     assert _features(store, T0 + 6 * HOUR)[COUNT_24H] == 1
 
 
+def test_lateness_is_judged_per_partition(store: MemoryOnlineStore) -> None:
+    """A partition read behind the others (a consumer catching up on a backlog) loses nothing."""
+    processor = StreamProcessor(store, MemoryStream())
+    processor.apply([checkout(1, T0 + 5 * HOUR), checkout(2, T0 + 6 * HOUR)], partitions=[0, 0])
+    # Partition 1 is 4-5 h behind partition 0, beyond the 1 h lateness, but not behind itself.
+    processor.apply([checkout(3, T0 + HOUR), checkout(4, T0 + 2 * HOUR)], partitions=[1, 1])
+    assert processor.metrics.too_late == 0
+    assert processor.partition_watermarks_us == {0: T0 + 6 * HOUR, 1: T0 + 2 * HOUR}
+    assert store.watermark_us == T0 + 6 * HOUR  # the checkpoint is the newest of all
+    # Within a partition the rule is unchanged: 2 h behind partition 0's newest is too late...
+    processor.apply([checkout(5, T0 + 4 * HOUR)], partitions=[0])
+    assert processor.metrics.too_late == 1
+    # ...and 30 min behind partition 1's is in time.
+    processor.apply([checkout(6, T0 + 90 * MINUTE)], partitions=[1])
+    assert processor.metrics.too_late == 1
+    assert _features(store, T0 + 7 * HOUR)[COUNT_24H] == 5
+    # The same events without partitions (one watermark) would have lost partition 1's.
+    single = MemoryOnlineStore(FEATURES, allowed_lateness=dt.timedelta(hours=1))
+    one = StreamProcessor(single, MemoryStream())
+    one.apply([checkout(1, T0 + 5 * HOUR), checkout(2, T0 + 6 * HOUR)])
+    one.apply([checkout(3, T0 + HOUR), checkout(4, T0 + 2 * HOUR)])
+    assert one.metrics.too_late == 2
+
+
+def test_partitions_must_match_the_events(store: MemoryOnlineStore) -> None:
+    processor = StreamProcessor(store, MemoryStream())
+    with pytest.raises(StreamError, match="2 events came with 1 partitions"):
+        processor.apply([checkout(1, T0), checkout(2, T0)], partitions=[0])
+    assert processor.metrics.events == 0
+
+
 def test_events_of_tables_no_view_reads_are_ignored(store: MemoryOnlineStore) -> None:
     processor = StreamProcessor(store, MemoryStream())
     processor.apply([StreamEvent("merchants", 1, T0, {"merchant_id": 1})])

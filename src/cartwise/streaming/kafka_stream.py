@@ -165,6 +165,7 @@ class KafkaStream(EventStream):
     def consume(self, max_events: int = 1000, timeout: float = 1.0) -> Batch:
         messages = self.consumer.consume(num_messages=max_events, timeout=timeout)
         events: list[StreamEvent] = []
+        partitions: list[int] = []
         offsets: dict[int, int] = {}
         for message in messages:
             err = message.error()
@@ -176,8 +177,9 @@ class KafkaStream(EventStream):
             if value is None or partition is None or offset is None:
                 continue  # a tombstone or a message without position carries no event
             events.append(decode_event(value))
+            partitions.append(partition)
             offsets[partition] = offset + 1
-        return Batch(events, position=offsets)
+        return Batch(events, position=offsets, partitions=partitions)
 
     def commit(self, batch: Batch) -> None:
         offsets: dict[int, int] = batch.position or {}

@@ -3,7 +3,10 @@
 Each micro-batch goes through four steps:
 
 1. events older than the watermark minus the allowed lateness are dropped
-   (counted as ``too_late``); the rest are grouped by source table;
+   (counted as ``too_late``); the rest are grouped by source table. On a
+   partitioned stream (Kafka) the watermark that judges an event is its own
+   partition's newest event time, so a partition read behind the others loses
+   nothing; the store's checkpointed watermark is the newest of all;
 2. each feature view's per-row SQL runs on the batch in an in-process DuckDB
    (the same expressions, in the same engine, as the offline path);
 3. the touched states are read in one round trip, the rows merged by row id —
@@ -53,7 +56,7 @@ class ProcessorMetrics:
     duplicate_rows: int = 0
     """Rows that changed nothing: already held (a redelivery) or an older version of a held row."""
     too_late: int = 0
-    """Events older than the watermark minus the allowed lateness, dropped."""
+    """Events older than the watermark (their partition's, on a partitioned stream) minus the allowed lateness, dropped."""
     ignored: int = 0
     """Events of tables no feature view reads."""
     batches: int = 0
@@ -120,6 +123,7 @@ class StreamProcessor:
         self.metrics = ProcessorMetrics()
         self._lateness_us = store.plan.lateness_us
         self._watermark: int | None = None
+        self._partition_watermarks: dict[int, int] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
         self._views_by_table = {t: store.plan.views_of_table(t) for t in store.plan.tables}
         self._groups_by_table = {t: store.plan.source_groups(t) for t in store.plan.tables}
@@ -182,15 +186,32 @@ class StreamProcessor:
             self._watermark = self.store.watermark_us
         return self._watermark
 
+    @property
+    def partition_watermarks_us(self) -> dict[int, int]:
+        """Newest event time applied per partition of a partitioned stream, since this processor started."""
+        return dict(self._partition_watermarks)
+
     # -- one batch -----------------------------------------------------------
-    def apply(self, events: Sequence[StreamEvent]) -> int:
-        """Apply a batch of events to the store (not committing anything); returns rows added."""
+    def apply(self, events: Sequence[StreamEvent], partitions: Sequence[int] | None = None) -> int:
+        """Apply a batch of events to the store (not committing anything); returns rows added.
+
+        ``partitions`` (one per event, from :attr:`Batch.partitions`) makes lateness a
+        per-partition matter. A partition not yet seen by this processor has no floor:
+        after a restart it delivers only events its group had not committed.
+        """
         started = time.perf_counter()
+        if partitions is not None and len(partitions) != len(events):
+            raise StreamError(f"a batch of {len(events)} events came with {len(partitions)} partitions")
         watermark = self.watermark_us
-        floor = None if watermark is None else watermark - self._lateness_us
+        lateness = self._lateness_us
+        floor = None if watermark is None else watermark - lateness
+        floors = {p: w - lateness for p, w in self._partition_watermarks.items()}
         by_source: dict[str, list[StreamEvent]] = {}
         newest = watermark
-        for event in events:
+        newest_by_partition = dict(self._partition_watermarks)
+        for i, event in enumerate(events):
+            if partitions is not None:
+                floor = floors.get(partitions[i])
             if floor is not None and event.event_time < floor:
                 self.metrics.too_late += 1
                 continue
@@ -200,6 +221,10 @@ class StreamProcessor:
             by_source.setdefault(event.source, []).append(event)
             if newest is None or event.event_time > newest:
                 newest = event.event_time
+            if partitions is not None:
+                held = newest_by_partition.get(partitions[i])
+                if held is None or event.event_time > held:
+                    newest_by_partition[partitions[i]] = event.event_time
         batches: list[ViewRows] = []
         con = self.connection
         tables = {
@@ -225,7 +250,9 @@ class StreamProcessor:
             finally:
                 con.unregister("__events")
         result = apply_rows(self.store, batches, newest)
+        # only once the store holds the batch: a failed write is retried against the old floors
         self._watermark = newest
+        self._partition_watermarks = newest_by_partition
         self.metrics.events += len(events)
         self.metrics.applied_rows += result.added
         self.metrics.duplicate_rows += result.duplicates
@@ -238,7 +265,7 @@ class StreamProcessor:
         """Consume one batch, apply it, then commit it; returns the number of events."""
         batch = self.stream.consume(self.batch_size, self.poll_timeout)
         if batch.events:
-            self.apply(batch.events)
+            self.apply(batch.events, batch.partitions)
         if batch.position is not None and (batch.events or batch.position):
             self.stream.commit(batch)
         if batch.lag is not None:

@@ -29,6 +29,13 @@ class Batch:
     """Adapter-specific: offsets per partition, message ids to acknowledge."""
     lag: int | None = None
     """Events left behind this batch when it was read, where the backend tells."""
+    partitions: Sequence[int] | None = None
+    """The partition each event was read from, where the backend has partitions (Kafka).
+
+    Partitions are read at different paces (a consumer catching up on a backlog may
+    take a long run of one partition first), so the processor judges an event's
+    lateness against its own partition's newest event, not the whole stream's.
+    """
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:

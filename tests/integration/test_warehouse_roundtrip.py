@@ -34,7 +34,7 @@ def duckdb_warehouse(duckdb_path: Path) -> Iterator[Warehouse]:
 
 
 @pytest.fixture
-def postgres_warehouse(postgres_dsn: str, postgres_schema: str) -> Iterator[Warehouse]:
+def postgres_warehouse(postgres_dsn: str, postgres_schema: str) -> Iterator[PostgresWarehouse]:
     with PostgresWarehouse(postgres_dsn, schema=postgres_schema) as wh:
         yield wh
 
@@ -142,6 +142,35 @@ def test_several_tables_are_written_all_or_nothing(
     warehouse.write_tables(smaller, on_table=lambda name, table: order.append(name))
     assert order == list(smaller)
     assert {name: warehouse.row_count(name) for name in tables} == dict.fromkeys(tables, 5)
+
+
+@pytest.mark.postgres
+def test_postgres_reads_arrow_outside_a_write_and_sees_its_own_write_inside_one(
+    postgres_warehouse: PostgresWarehouse, tables: dict[str, pa.Table]
+) -> None:
+    """Queries go through the Arrow (ADBC) connection, except inside a write's transaction.
+
+    There a second connection could not see the uncommitted tables and would wait on
+    their locks; the write's own connection sees them.
+    """
+    postgres_warehouse.write_tables(tables)
+    result = postgres_warehouse.query(
+        "SELECT sum(amount_minor) AS total, avg(n_items) AS mean FROM checkouts"
+    )
+    assert result.schema.types == [pa.float64(), pa.float64()]  # NUMERIC, as float64 on either path
+    expected = sum(tables["checkouts"].column("amount_minor").to_pylist())
+    assert result.column("total")[0].as_py() == pytest.approx(expected)
+    assert postgres_warehouse.arrow_connection is not None
+    seen: list[int] = []
+
+    def peek(name: str, table: pa.Table) -> None:
+        if name == "products":  # merchants is written, not yet committed
+            seen.append(postgres_warehouse.row_count("merchants"))
+
+    small = tables["merchants"].slice(0, 5)
+    postgres_warehouse.write_tables({"merchants": small, "products": tables["products"]}, on_table=peek)
+    assert seen == [5]
+    assert postgres_warehouse.read_table("merchants").equals(small)
 
 
 @pytest.mark.postgres

@@ -1,8 +1,12 @@
 """PostgreSQL warehouse adapter (psycopg 3).
 
 Tables are written with ``COPY`` inside one transaction (PostgreSQL's DDL is
-transactional, so a replace that fails leaves the old table). Results come back
-as Arrow, cast to the declared schema for tables of the cartwise data model.
+transactional, so a replace that fails leaves the old table). Queries are read
+straight into Arrow by the ADBC PostgreSQL driver (binary ``COPY``, no Python
+object per value: several times faster than fetching rows), then cast to the
+declared schema for tables of the cartwise data model; NUMERIC comes back as
+float64. A query made inside a write's transaction goes through that
+transaction's own connection, so it sees the write.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class PostgresWarehouse(Warehouse):
         self.dsn = dsn
         self.schema = schema
         self._con: Any = None
+        self._arrow_con: Any = None
 
     @property
     def connection(self) -> Any:
@@ -107,10 +112,49 @@ class PostgresWarehouse(Warehouse):
         ).fetchall()
         return [r[0] for r in rows]
 
+    @property
+    def arrow_connection(self) -> Any:
+        """The ADBC connection queries are read through (autocommit, same schema and time zone)."""
+        if self._arrow_con is None:
+            import adbc_driver_postgresql.dbapi as adbc
+
+            self.connection  # noqa: B018 - creates the schema first
+            try:
+                con = adbc.connect(self.dsn, autocommit=True)
+            except adbc.Error as exc:
+                raise WarehouseError(
+                    f"cannot connect to the PostgreSQL warehouse at {_redact(self.dsn)}: {exc}. "
+                    "Check warehouse.dsn in the config and that the server is running."
+                ) from exc
+            with con.cursor() as cur:
+                cur.execute(f"SET search_path TO {self.schema}")
+                cur.execute("SET TIME ZONE 'UTC'")
+            self._arrow_con = con
+        return self._arrow_con
+
     def query(self, sql: str, *, dialect: str = SQL_DIALECT) -> pa.Table:
         import psycopg
 
         sql = transpile(sql, self.dialect, source=dialect)
+        if self.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            return self._query_arrow(sql)
+        return self._query_rows(sql)
+
+    def _query_arrow(self, sql: str) -> pa.Table:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        try:
+            with self.arrow_connection.cursor() as cur:
+                cur.execute(sql)
+                table: pa.Table = cur.fetch_arrow_table()
+        except adbc.Error as exc:
+            raise WarehouseError(f"PostgreSQL could not run the query: {exc}\n{sql}") from exc
+        return _plain_arrow(table)
+
+    def _query_rows(self, sql: str) -> pa.Table:
+        """Fetch rows through psycopg: for queries inside the write transaction of :attr:`connection`."""
+        import psycopg
+
         try:
             with self.connection.cursor() as cur:
                 cur.execute(sql)
@@ -202,6 +246,9 @@ class PostgresWarehouse(Warehouse):
         self.close()
 
     def close(self) -> None:
+        if self._arrow_con is not None:
+            self._arrow_con.close()
+            self._arrow_con = None
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -236,6 +283,20 @@ def _csv_ready(table: pa.Table) -> pa.Table | None:
             return None
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _plain_arrow(table: pa.Table) -> pa.Table:
+    """ADBC's result with NUMERIC as float64 (like the row path) and without driver metadata."""
+    columns = []
+    fields = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if isinstance(field.type, pa.BaseExtensionType):  # e.g. NUMERIC, an opaque string type
+            storage = pa.chunked_array([c.storage for c in column.chunks], type=field.type.storage_type)
+            typname = (field.metadata or {}).get(b"ADBC:postgresql:typname", b"")
+            column = pc.cast(storage, pa.float64()) if typname == b"numeric" else storage
+        columns.append(column)
+        fields.append(pa.field(field.name, column.type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
 def _to_arrow_value(value: Any) -> Any:

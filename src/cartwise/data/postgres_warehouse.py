@@ -1,4 +1,4 @@
-"""PostgreSQL warehouse adapter (psycopg 3).
+"""PostgreSQL warehouse adapter: psycopg 3 for writes and statements, ADBC for reading query results.
 
 Tables are written with ``COPY`` inside one transaction (PostgreSQL's DDL is
 transactional, so a replace that fails leaves the old table). Queries are read

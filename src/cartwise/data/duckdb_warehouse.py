@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from cartwise.data.warehouse import SQL_DIALECT, Warehouse, WriteMode, check_identifier, transpile
+from cartwise.data.warehouse import SQL_DIALECT, Warehouse, WriteMode, transpile
 from cartwise.errors import WarehouseError
 
 __all__ = ["DuckDBWarehouse"]
@@ -68,32 +69,21 @@ class DuckDBWarehouse(Warehouse):
         except _duckdb_module().Error as exc:
             raise WarehouseError(f"DuckDB could not run the statement: {exc}\n{sql}") from exc
 
-    def write_tables(
-        self,
-        tables: Mapping[str, pa.Table],
-        *,
-        mode: WriteMode = "replace",
-        on_table: Callable[[str, pa.Table], None] | None = None,
-    ) -> None:
-        for name in tables:
-            check_identifier(name)
+    @contextmanager
+    def _transaction(self, names: list[str]) -> Iterator[None]:
         con = self.connection
         try:
             con.execute("BEGIN TRANSACTION")
             try:
-                for name, table in tables.items():
-                    if on_table is not None:
-                        on_table(name, table)
-                    self._write_one(name, table, mode)
+                yield
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         except _duckdb_module().Error as exc:  # BEGIN or COMMIT; a table's own failure is named in _write_one
-            raise WarehouseError(f"DuckDB could not write tables {list(tables)}: {exc}") from exc
+            raise WarehouseError(f"DuckDB could not write tables {names}: {exc}") from exc
 
     def _write_one(self, name: str, table: pa.Table, mode: WriteMode) -> None:
-        """One table's statements, inside the caller's transaction."""
         con = self.connection
         con.register("__cartwise_incoming", table)
         try:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -182,32 +183,21 @@ class PostgresWarehouse(Warehouse):
         except psycopg.Error as exc:
             raise WarehouseError(f"PostgreSQL could not run the statement: {exc}\n{sql}") from exc
 
-    def write_tables(
-        self,
-        tables: Mapping[str, pa.Table],
-        *,
-        mode: WriteMode = "replace",
-        on_table: Callable[[str, pa.Table], None] | None = None,
-    ) -> None:
+    @contextmanager
+    def _transaction(self, names: list[str]) -> Iterator[None]:
         import psycopg
 
-        for name, table in tables.items():
-            check_identifier(name)
-            for column in table.column_names:
-                check_identifier(column, "column")
         try:
             with self.connection.transaction():
-                for name, table in tables.items():
-                    if on_table is not None:
-                        on_table(name, table)
-                    self._write_one(name, table, mode)
+                yield
         except psycopg.Error as exc:  # BEGIN or COMMIT; a table's own failure is named in _write_one
-            raise WarehouseError(f"PostgreSQL could not write tables {list(tables)}: {exc}") from exc
+            raise WarehouseError(f"PostgreSQL could not write tables {names}: {exc}") from exc
 
     def _write_one(self, name: str, table: pa.Table, mode: WriteMode) -> None:
-        """One table's statements, inside the caller's transaction."""
         import psycopg
 
+        for column in table.column_names:
+            check_identifier(column, "column")
         con = self.connection
         columns_sql = ", ".join(table.column_names)
         try:

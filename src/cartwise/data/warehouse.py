@@ -13,6 +13,7 @@ import abc
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Literal
 
@@ -94,7 +95,6 @@ class Warehouse(abc.ABC):
         """Replace or append to ``name`` with ``table``, in one transaction."""
         self.write_tables({name: table}, mode=mode)
 
-    @abc.abstractmethod
     def write_tables(
         self,
         tables: Mapping[str, pa.Table],
@@ -107,6 +107,22 @@ class Warehouse(abc.ABC):
         ``on_table(name, table)`` is called just before each table is written (progress
         reporting); an exception it raises rolls the whole write back like any other.
         """
+        for name in tables:
+            check_identifier(name)
+        with self._transaction(list(tables)):
+            for name, table in tables.items():
+                if on_table is not None:
+                    on_table(name, table)
+                self._write_one(name, table, mode)
+
+    @abc.abstractmethod
+    def _transaction(self, names: list[str]) -> AbstractContextManager[None]:
+        """One transaction around a write of ``names``: committed on success, rolled back on
+        any exception; a failure to begin or commit is a :class:`WarehouseError` naming them."""
+
+    @abc.abstractmethod
+    def _write_one(self, name: str, table: pa.Table, mode: WriteMode) -> None:
+        """One table's statements, inside the open transaction (its failures name the table)."""
 
     def row_count(self, name: str) -> int:
         check_identifier(name)

@@ -185,3 +185,24 @@ def test_serve_refuses_a_decision_batch_below_one_before_starting(tmp_path: Path
     assert isinstance(result.exception, ConfigError)
     assert "--max-batch must be at least 1" in str(result.exception)
     assert not (tmp_path / "serving" / "api_keys.json").exists()  # refused before doing anything
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["model", "list"], "No such command 'model'. Did you mean 'models'?"),
+        (["models", "lst"], "No such command 'lst'. Did you mean 'list'?"),
+        (["tables", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_the_entry_point_prints_usage_mistakes_without_a_traceback(
+    argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["cartwise", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Usage: cartwise" in err
+    assert "Traceback" not in err

@@ -76,22 +76,14 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Entry point: turns cartwise's own errors into a one-line message and exit code 2."""
+    """Entry point: turns cartwise's own errors into a one-line message and exit code 2.
+
+    Usage mistakes (an unknown command or option, a bad value) are printed by the command
+    line library itself, with its usage line and exit code 2: ``standalone_mode`` is on.
+    """
     _register()
     try:
-        app(standalone_mode=False)
+        app()
     except CartwiseError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except typer.Abort:
-        console.print("aborted")
-        sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -14,7 +14,7 @@ from cartwise.cli.main import _register, app, main
 from cartwise.data.duckdb_warehouse import DuckDBWarehouse
 from cartwise.data.simulator.manifest import read_manifest
 from cartwise.domain.schemas import TABLES
-from cartwise.errors import ConfigError, SchemaError
+from cartwise.errors import ConfigError, SchemaError, WarehouseError
 
 _register()
 runner = CliRunner()
@@ -206,3 +206,31 @@ def test_the_entry_point_prints_usage_mistakes_without_a_traceback(
     assert message in err
     assert "Usage: cartwise" in err
     assert "Traceback" not in err
+
+
+def test_a_command_that_fails_exits_non_zero_through_the_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pipeline run` on a data folder with no warehouse reports each model's failure and exits 1.
+
+    Schedulers and CI read the exit code, so a run in which no model could be trained must not
+    exit 0; the warehouse is opened read-only and is neither created nor left half-made.
+    """
+    data_dir = tmp_path / "empty"
+    monkeypatch.setattr(sys, "argv", ["cartwise", "--data-dir", str(data_dir), "pipeline", "run"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    out = "".join((captured.out + captured.err).split())  # the console wraps long paths anywhere
+    for model in ("fraud", "credit", "recs"):
+        assert f"{model}:noDuckDBwarehouseat{data_dir / 'warehouse.duckdb'}" in out
+    assert "run`cartwisesimulate`or`cartwiseingestTABLEFILE`first" in out
+    assert not (data_dir / "warehouse.duckdb").exists()
+
+
+def test_a_missing_warehouse_opened_read_only_names_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "warehouse.duckdb"
+    with pytest.raises(WarehouseError, match=r"no DuckDB warehouse at .*run `cartwise simulate`"):
+        DuckDBWarehouse(missing, read_only=True).table_names()
+    assert not missing.parent.exists()  # reading creates nothing

@@ -36,6 +36,11 @@ class DuckDBWarehouse(Warehouse):
         if self._con is None:
             duckdb = _duckdb_module()
             if self.path != ":memory:":
+                if self.read_only and not Path(self.path).exists():
+                    raise WarehouseError(
+                        f"no DuckDB warehouse at {self.path}; run `cartwise simulate` or "
+                        "`cartwise ingest TABLE FILE` first, or point --data-dir at an existing one"
+                    )
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._con = duckdb.connect(self.path, read_only=self.read_only)

@@ -105,6 +105,17 @@ def test_demo_on_too_little_data_explains_what_is_missing(tmp_path: Path) -> Non
     assert (tmp_path / "warehouse.duckdb").is_file()
 
 
+def test_demo_does_not_start_a_service_that_could_never_be_ready(tmp_path: Path) -> None:
+    """Without a champion for every model the service cannot answer: the demo says which and stops."""
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "demo", *SMALL], terminal_width=200)
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
+    assert "not starting the decision service: no champion for fraud, credit, recs" in output
+    assert "cartwise demo -n 50000 -d 180" in output
+    assert "4/4" not in output  # the service step never began
+    assert not (tmp_path / "serving" / "api_keys.json").exists()  # no demo key was made either
+
+
 def test_bad_option_values_are_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--data-dir", str(tmp_path), "simulate", "--customers", "5"])
     assert result.exit_code == 2

@@ -53,6 +53,15 @@ def _monitor(settings: Settings, drift_start: dt.date | None) -> Path:
     return Path(out)
 
 
+def _without_champion(settings: Settings) -> list[str]:
+    """The served models that have no champion in the registry."""
+    from cartwise.registry.registry import CHAMPION, ModelRegistry
+    from cartwise.serving.models import MODELS
+
+    registry = ModelRegistry.from_settings(settings)
+    return [m for m in MODELS if registry.alias_version(m, CHAMPION) is None]
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> str | None:
     """None once /readyz answers 200; otherwise the last reason the service gave."""
     deadline = time.monotonic() + timeout
@@ -164,5 +173,15 @@ def demo(
         if failed:
             raise typer.Exit(1)
         return
+    missing = _without_champion(settings)
+    if missing:
+        # the service answers only with a champion for every model: say so now rather than wait it out
+        console.print(
+            f"[bold red]not starting the decision service:[/] no champion for {', '.join(missing)} "
+            "(see the pipeline table above). Simulate more data — the defaults "
+            f"(`cartwise demo -n 50000 -d {DEMO_DAYS}`) train all three — or train and promote them "
+            "with `cartwise train MODEL` and `cartwise promote MODEL`."
+        )
+        raise typer.Exit(1)
     console.rule("4/4 · decision service")
     _serve(settings, port or settings.serving.port)

@@ -121,8 +121,47 @@ def test_merchant_reports_by_kind_and_age(reports: pd.DataFrame) -> None:
     assert spike["merchant__chargeback_age__mean__14d"] == pytest.approx(7.75)
 
 
+def test_merchant_newest_report_against_newest_known_good_order(reports: pd.DataFrame) -> None:
+    spike = reports.loc[8]  # terminal 7, day 11 06:00
+    assert spike["merchant__chargeback_age__min__35d"] == pytest.approx(7.75)  # the day-3 fraud
+    # orders 0-2 (days 0-2) are known good once their 7 days pass; the day-3 fraud never is
+    assert spike["merchant__no_fraud_order_age__min__35d"] == pytest.approx(8.75)
+    # nothing good since the report: the newest good order is older than the newest report
+    assert spike["merchant_no_fraud_age_minus_chargeback_age_35d"] == pytest.approx(1.0)
+    ordinary = reports.loc[7]  # terminal 9, day 10 18:00: two frauds known, its only good order too recent
+    assert ordinary["merchant__chargeback_age__min__35d"] == pytest.approx(8.25)
+    assert np.isnan(ordinary["merchant__no_fraud_order_age__min__35d"])
+    assert np.isnan(ordinary["merchant_no_fraud_age_minus_chargeback_age_35d"])
+
+
+def test_a_good_order_after_the_report_counts_once_its_delay_has_passed(
+    tmp_path: Path, duckdb_path: Path
+) -> None:
+    # terminal 5: a fraud on day 0 noon, a good order on day 1 noon, probes on day 8 06:00 and day 9 noon
+    day = pd.Timestamp("2018-04-01 12:00")
+    raw = pd.DataFrame(
+        {
+            "TRANSACTION_ID": np.arange(4, dtype=np.int64),
+            "TX_DATETIME": [day + pd.Timedelta(hours=h) for h in (0, 24, 8 * 24 - 6, 9 * 24)],
+            "CUSTOMER_ID": [5, 6, 7, 8],
+            "TERMINAL_ID": [5, 5, 5, 5],
+            "TX_AMOUNT": [40.0, 40.0, 40.0, 40.0],
+            "TX_FRAUD": [1, 0, 0, 0],
+        }
+    )
+    frame = _training_frame(raw, tmp_path, duckdb_path)
+    early = frame.loc[2]  # the report is known (day 7 noon), the good order not yet (day 8 noon)
+    assert early["merchant__chargeback_age__min__35d"] == pytest.approx(7.75)
+    assert np.isnan(early["merchant__no_fraud_order_age__min__35d"])
+    late = frame.loc[3]
+    assert late["merchant__chargeback_age__min__35d"] == pytest.approx(9.0)
+    assert late["merchant__no_fraud_order_age__min__35d"] == pytest.approx(8.0)
+    # a good order followed the report: the newest good order is younger than the newest report
+    assert late["merchant_no_fraud_age_minus_chargeback_age_35d"] == pytest.approx(-1.0)
+
+
 def test_chargeback_detail_is_optional() -> None:
     detail = chargeback_detail_features()
-    assert len(detail) == 16
-    assert all(name.startswith("merchant__") for name in detail)
+    assert len(detail) == 19
+    assert all(name.startswith("merchant_") for name in detail)
     assert not set(detail) & set(handbook_feature_set(chargeback_detail=False).feature_names)

@@ -19,7 +19,9 @@ What they capture, by fraud scenario of the simulator:
   also by kind and age: the reported frauds that the card's own amount does not
   explain (no spike for its card, so more likely the terminal's), the mean amount
   ratio of the reported orders, and their mean age, which dates the start of a
-  compromise and so tells whether its 28 days may be over;
+  compromise and so tells whether its 28 days may be over; and the age of the
+  newest report against that of the newest order known to be good (past the delay
+  with no report): a compromised terminal has no good order after its latest report;
 * compromised card for 14 days, a third of amounts x5 (scenario 3): the amount
   against the customer's own history (ratio to the 30-day mean, to the 30-day
   maximum, and to the mean of 14 to 30 days ago, which a compromise of the last
@@ -62,6 +64,7 @@ from cartwise.features.definitions import (
 
 __all__ = [
     "CHARGEBACK_AMOUNT_RATIOS",
+    "GOOD_ORDERS",
     "HIGH_RATIO",
     "LABEL_DELAY_DAYS",
     "MERCHANT_AGE_WINDOWS",
@@ -126,8 +129,29 @@ CHARGEBACK_AMOUNT_RATIOS = EventSource(
 )
 CHARGEBACK_AGE_DAYS = "(EPOCH_US(feature_time) - EPOCH_US(order_created_at)) / 86400000000.0"
 """Days from a reported fraud order to the time the features are computed for."""
+
+GOOD_ORDERS = EventSource(
+    "good_orders",
+    "checkouts",
+    "created_at",
+    known_at_column="label_known_at",
+    # an order is known to be good once its label delay has passed without a fraud report: only then,
+    # so at time t the source holds the orders older than the delay with no report by t
+    query=(
+        f"SELECT c.checkout_id, c.merchant_id, c.created_at, "
+        f"c.created_at + INTERVAL {LABEL_DELAY_DAYS} DAYS AS label_known_at FROM checkouts AS c "
+        "WHERE NOT EXISTS (SELECT 1 FROM chargebacks AS cb WHERE cb.checkout_id = c.checkout_id "
+        f"AND cb.reported_at <= c.created_at + INTERVAL {LABEL_DELAY_DAYS} DAYS)"
+    ),
+    order_column="checkout_id",
+    description="Orders whose label delay passed with no fraud report, known good from then on.",
+)
+GOOD_ORDER_AGE_DAYS = "(EPOCH_US(feature_time) - EPOCH_US(created_at)) / 86400000000.0"
+"""Days from an order known to be good to the time the features are computed for."""
 MERCHANT_AGE_WINDOWS = (14, 21, 28, 35)
 """Days of the windows over which a merchant's reported frauds are dated (mean age)."""
+RECENCY_WINDOW = "35d"
+"""Window of the merchant's newest reported fraud and newest known-good order."""
 
 _RAW_COLUMNS = ("TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD")
 
@@ -275,6 +299,16 @@ def _span_rate(frauds_long: Any, frauds_short: Any, orders_long: Any, orders_sho
     frauds = np.asarray(frauds_long, dtype=np.float64) - np.asarray(frauds_short, dtype=np.float64)
     orders = np.asarray(orders_long, dtype=np.float64) - np.asarray(orders_short, dtype=np.float64)
     return np.where(orders > 0, _ratio(frauds, orders), 0.0)
+
+
+def _no_fraud_age_minus_chargeback_age(good_age: Any, report_age: Any) -> Any:
+    """Age of the newest known-good order minus that of the newest report; NaN without either.
+
+    Positive: no order known to be good has followed the merchant's latest reported fraud (as
+    at a terminal still compromised); negative: good orders came after it (the compromise, if
+    there was one, is over).
+    """
+    return np.asarray(good_age, dtype=np.float64) - np.asarray(report_age, dtype=np.float64)
 
 
 def handbook_feature_set(
@@ -458,7 +492,18 @@ def handbook_feature_set(
     ]
     views: tuple[FeatureView, ...] = (customer, ratios, merchant, merchant_fraud)
     if chargeback_detail:
-        views += (_chargeback_detail_view(risk_windows),)
+        views += (_chargeback_detail_view(risk_windows), _good_orders_view())
+        on_demand.append(
+            DerivedFeature(
+                f"merchant_no_fraud_age_minus_chargeback_age_{RECENCY_WINDOW}",
+                _no_fraud_age_minus_chargeback_age,
+                feature_inputs=(
+                    f"merchant__no_fraud_order_age__min__{RECENCY_WINDOW}",
+                    f"merchant__chargeback_age__min__{RECENCY_WINDOW}",
+                ),
+                groups=fraud,
+            )
+        )
     return FeatureSet(views, tuple(on_demand), name="fraud_handbook")
 
 
@@ -473,7 +518,8 @@ def _chargeback_detail_view(risk_windows: tuple[int, ...]) -> FeatureView:
     * ``chargeback_age`` (mean, days): how long ago the reported frauds happened. A
       run of frauds from day ``D`` to the delay has a mean age of about
       ``(t - D + 7) / 2``, so it dates the start of a compromise, and with it
-      whether the compromise may be over.
+      whether the compromise may be over; its minimum dates the newest report, read
+      against the newest known-good order (:func:`_good_orders_view`).
     """
     windows = tuple(f"{w}d" for w in risk_windows)
     return FeatureView(
@@ -494,7 +540,24 @@ def _chargeback_detail_view(risk_windows: tuple[int, ...]) -> FeatureView:
                 name="chargeback_age",
                 windows=tuple(f"{w}d" for w in MERCHANT_AGE_WINDOWS),
             ),
+            Aggregation("min", CHARGEBACK_AGE_DAYS, name="chargeback_age", windows=(RECENCY_WINDOW,)),
         ),
+        groups=("fraud",),
+    )
+
+
+def _good_orders_view() -> FeatureView:
+    """The merchant's newest order known to be good: how long ago, in days (NaN without one).
+
+    Read against the newest reported fraud (``merchant__chargeback_age__min``): a terminal whose
+    latest report has no known-good order after it may still be compromised; one with good
+    orders after the report is not, or no longer.
+    """
+    return FeatureView(
+        "merchant_good_orders",
+        GOOD_ORDERS,
+        (MERCHANT,),
+        (Aggregation("min", GOOD_ORDER_AGE_DAYS, name="no_fraud_order_age", windows=(RECENCY_WINDOW,)),),
         groups=("fraud",),
     )
 

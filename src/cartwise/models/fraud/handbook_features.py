@@ -127,7 +127,14 @@ CHARGEBACK_AMOUNT_RATIOS = EventSource(
     order_column="chargeback_id",
     description="Fraud reports with their order's amount over the card's preceding 30-day mean.",
 )
-CHARGEBACK_AGE_DAYS = "(EPOCH_US(feature_time) - EPOCH_US(order_created_at)) / 86400000000.0"
+
+
+def _days_before_feature_time(column: str) -> str:
+    """SQL for the days from ``column`` to the time the features are computed for."""
+    return f"(EPOCH_US(feature_time) - EPOCH_US({column})) / 86400000000.0"
+
+
+CHARGEBACK_AGE_DAYS = _days_before_feature_time("order_created_at")
 """Days from a reported fraud order to the time the features are computed for."""
 
 GOOD_ORDERS = EventSource(
@@ -138,7 +145,7 @@ GOOD_ORDERS = EventSource(
     # an order is known to be good once its label delay has passed without a fraud report: only then,
     # so at time t the source holds the orders older than the delay with no report by t
     query=(
-        f"SELECT c.checkout_id, c.merchant_id, c.created_at, "
+        "SELECT c.checkout_id, c.merchant_id, c.created_at, "
         f"c.created_at + INTERVAL {LABEL_DELAY_DAYS} DAYS AS label_known_at FROM checkouts AS c "
         "WHERE NOT EXISTS (SELECT 1 FROM chargebacks AS cb WHERE cb.checkout_id = c.checkout_id "
         f"AND cb.reported_at <= c.created_at + INTERVAL {LABEL_DELAY_DAYS} DAYS)"
@@ -146,7 +153,7 @@ GOOD_ORDERS = EventSource(
     order_column="checkout_id",
     description="Orders whose label delay passed with no fraud report, known good from then on.",
 )
-GOOD_ORDER_AGE_DAYS = "(EPOCH_US(feature_time) - EPOCH_US(created_at)) / 86400000000.0"
+GOOD_ORDER_AGE_DAYS = _days_before_feature_time("created_at")
 """Days from an order known to be good to the time the features are computed for."""
 MERCHANT_AGE_WINDOWS = (14, 21, 28, 35)
 """Days of the windows over which a merchant's reported frauds are dated (mean age)."""
@@ -316,9 +323,10 @@ def handbook_feature_set(
 ) -> FeatureSet:
     """The fraud features for the handbook's transactions (see the module docstring).
 
-    ``chargeback_detail`` adds the merchant's reported frauds by kind and age
-    (see :func:`chargeback_detail_features`); without it the set is
-    the one before those were added.
+    ``chargeback_detail`` adds the merchant's reported frauds by kind and age, and
+    its newest report against its newest known-good order (see
+    :func:`chargeback_detail_features`); without it the set is the one before those
+    were added.
     """
     fraud = ("fraud",)
     customer = FeatureView(

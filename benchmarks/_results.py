@@ -41,15 +41,26 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 
 def report(
-    title: str, command: str, headers: Sequence[str], rows: Sequence[Sequence[object]], notes: str = ""
+    title: str,
+    command: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    notes: str = "",
+    *,
+    append: bool = True,
 ) -> str:
-    """Print a table and append it, with machine, date and the re-run command, to RESULTS.md."""
+    """Print a table and append it, with machine, date and the re-run command, to RESULTS.md.
+
+    ``append=False`` (a script's ``--no-report``) prints it only.
+    """
     table = markdown_table(headers, rows)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = f"\n## {title}\n\n{stamp} · {machine()}\n\nRe-run: `{command}`\n\n{table}\n"
     if notes:
         block += f"\n{notes.strip()}\n"
     print(block)
+    if not append:
+        return block
     if not RESULTS.exists():
         RESULTS.write_text(
             "# Benchmark results\n\nEach script appends its table here, with the machine and date.\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from _results import DEFAULT_DATA, markdown_table, report
+from _results import DEFAULT_DATA, report
 from cartwise.data.postgres_warehouse import PostgresWarehouse
 from cartwise.data.simulator import SimulationConfig, simulate
 from cartwise.domain.schemas import TABLES
@@ -79,11 +79,14 @@ def main() -> None:
         "(checked). The PostgreSQL server runs on the same 2 cores."
     )
     command = f".venv/bin/python benchmarks/postgres_read.py --customers {args.customers} --days {args.days}"
-    if args.no_report:
-        print(markdown_table(headers, rows))
-        print(notes)
-    else:
-        report("PostgreSQL warehouse: reading tables as Arrow", command, headers, rows, notes)
+    report(
+        "PostgreSQL warehouse: reading tables as Arrow",
+        command,
+        headers,
+        rows,
+        notes,
+        append=not args.no_report,
+    )
 
 
 if __name__ == "__main__":

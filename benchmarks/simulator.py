@@ -75,13 +75,7 @@ def main() -> None:
     )
     command = f".venv/bin/python benchmarks/simulator.py --customers {args.customers} --days {args.days} --seed {args.seed}"
     headers = ["table", "rows", "rows/s (generation)", "DuckDB write s"]
-    if args.no_report:
-        from _results import markdown_table
-
-        print(markdown_table(headers, rows))
-        print(notes)
-    else:
-        report("Simulator: default demo size", command, headers, rows, notes)
+    report("Simulator: default demo size", command, headers, rows, notes, append=not args.no_report)
 
 
 def _figures(result: object, config: SimulationConfig) -> str:

@@ -177,13 +177,14 @@ def main() -> None:
     )
     headers = ["system", "spine rows", "features", "seconds", "CPU seconds", "peak GB"]
     command = "python benchmarks/training_frame.py " + " ".join(sys.argv[1:])
-    if args.no_report:
-        from _results import markdown_table
-
-        print(markdown_table(headers, rows))
-        print(notes)
-    else:
-        report("Training frame: point-in-time features on DuckDB", command, headers, rows, notes)
+    report(
+        "Training frame: point-in-time features on DuckDB",
+        command,
+        headers,
+        rows,
+        notes,
+        append=not args.no_report,
+    )
 
 
 if __name__ == "__main__":

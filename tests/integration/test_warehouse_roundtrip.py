@@ -39,6 +39,13 @@ def postgres_warehouse(postgres_dsn: str, postgres_schema: str) -> Iterator[Post
         yield wh
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> Warehouse:
+    """Each backend in turn, for tests that hold for both."""
+    backend: Warehouse = request.getfixturevalue(f"{request.param}_warehouse")
+    return backend
+
+
 def _roundtrip(warehouse: Warehouse, tables: dict[str, pa.Table]) -> None:
     warehouse.write_tables(tables)
     assert warehouse.table_names() == sorted(TABLES)
@@ -83,11 +90,7 @@ def test_both_backends_answer_the_same_sql_the_same(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
-def test_append_and_failed_writes(
-    backend: str, duckdb_warehouse: Warehouse, postgres_warehouse: Warehouse, tables: dict[str, pa.Table]
-) -> None:
-    warehouse = duckdb_warehouse if backend == "duckdb" else postgres_warehouse
+def test_append_and_failed_writes(warehouse: Warehouse, tables: dict[str, pa.Table]) -> None:
     merchants = tables["merchants"]
     warehouse.write_table("merchants", merchants.slice(0, 10))
     warehouse.write_table("merchants", merchants.slice(10), mode="append")
@@ -104,12 +107,8 @@ def test_append_and_failed_writes(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
-def test_several_tables_are_written_all_or_nothing(
-    backend: str, duckdb_warehouse: Warehouse, postgres_warehouse: Warehouse, tables: dict[str, pa.Table]
-) -> None:
+def test_several_tables_are_written_all_or_nothing(warehouse: Warehouse, tables: dict[str, pa.Table]) -> None:
     """An interruption or a failure part-way through ``write_tables`` leaves every table as it was."""
-    warehouse = duckdb_warehouse if backend == "duckdb" else postgres_warehouse
     warehouse.write_tables(tables)
     before = {name: warehouse.row_count(name) for name in tables}
     smaller = {name: table.slice(0, 5) for name, table in tables.items()}

@@ -127,6 +127,17 @@ def _figures(result: object, config: SimulationConfig) -> str:
         ).fetchall()
         for column in ("age_band", "gender", "segment")
     }
+    # Short simulations may resolve no credit outcome or report no chargeback yet.
+    defaults = (
+        f"default rate {default_rate:.2%} of {t['credit_outcomes'].num_rows:,} resolved outcomes"
+        if default_rate is not None
+        else "no credit outcome resolved yet (simulate more days)"
+    )
+    delays = (
+        f"chargeback delay min/median/max {delay.min():.1f}/{np.median(delay):.1f}/{delay.max():.1f} days"
+        if delay.size
+        else "no chargeback reported yet"
+    )
     fairness = "; ".join(
         f"{column}: " + ", ".join(f"{value} {rate:.1%} (n={n:,})" for value, rate, n in rows)
         for column, rows in by_group.items()
@@ -136,8 +147,7 @@ def _figures(result: object, config: SimulationConfig) -> str:
         f"First installment missed: {history.get(True, float('nan')):.1%} of orders whose shopper had paid "
         f"late before, {history.get(False, float('nan')):.1%} of the others. "
         f"Data: true fraud rate {true_rate:.2%}, reported (chargebacks known at the end) {cb.num_rows / n:.2%}, "
-        f"default rate {default_rate:.2%} of {t['credit_outcomes'].num_rows:,} resolved outcomes, "
-        f"chargeback delay min/median/max {delay.min():.1f}/{np.median(delay):.1f}/{delay.max():.1f} days; "
+        f"{defaults}, {delays}; "
         f"thin-file share of genuine checkouts {thin[genuine & ~after].mean():.1%} before the drift day "
         f"({drift.date()}) and {thin[genuine & after].mean():.1%} after."
     )

@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
+from cartwise.decisions.credit_policy import PlanTerms
 from cartwise.errors import RegistryError
 from cartwise.serving.adapters import FraudBundleScorer
 from cartwise.serving.app import ServiceComponents, create_app
@@ -93,7 +94,10 @@ def fraud_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     X, y = _fraud_frame(rng, 3000)
     model = FraudModel(n_estimators=30, max_depth=3, n_jobs=1, calibration="platt").fit(X, y)
-    policy = FraudPolicy(decline_ratio=1.5, review_ratio=0.5)
+    # About 10 % of the synthetic orders are fraud, so an ordinary order scores about 0.1; these
+    # ratios approve it (expected loss up to 3x the margin) and decline the risky ones, so the
+    # tests see every outcome.
+    policy = FraudPolicy(decline_ratio=5.0, review_ratio=3.0)
     return Path(model.to_bundle(tmp_path_factory.mktemp("fraud") / "bundle", policy=policy))
 
 
@@ -136,7 +140,11 @@ class TinyCredit:
                 "approve",
                 p,
                 limit,
-                tuple(PlanOffer(name, n, math.ceil(amount_minor / n), 0, 0.0) for name, n in plans),
+                tuple(
+                    PlanOffer(name, n, schedule[0], 0, 0.0, schedule)
+                    for name, n in plans
+                    for schedule in (PlanTerms(name, n, 30, 1.0, 1.0).installment_amounts(amount_minor),)
+                ),
             )
         contrib = (self._x(features) - self.means) * self.coef
         worst = int(np.argmax(contrib))

@@ -32,6 +32,29 @@ def test_checkout_decision_has_every_field(service: Service) -> None:
     assert body["latency_ms"] > 0
 
 
+def test_approved_checkout_offers_exact_installment_schedules(service: Service) -> None:
+    order = checkout(
+        1002,
+        customer_id=8,
+        merchant_id=3,
+        amount_minor=1_001,
+        items=[{"product_id": 3, "quantity": 1, "unit_price_minor": 1_001}],
+    )
+    r = service.client.post("/v1/checkout/decisions", json=order, headers=headers("decisions"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["decision"] == "approve", body
+    assert {o["plan_type"] for o in body["plan_options"]} == {"pay_in_4", "pay_monthly_6"}
+    for option in body["plan_options"]:  # 1,001 does not divide by 4 or 6: the first carry the rest
+        assert len(option["installments_minor"]) == option["n_installments"]
+        assert sum(option["installments_minor"]) == 1_001
+        assert (
+            option["installment_minor"]
+            == option["installments_minor"][0]
+            == max(option["installments_minor"])
+        )
+
+
 def test_risky_checkout_is_declined_with_reasons(service: Service) -> None:
     body = checkout(
         2002,

@@ -125,3 +125,26 @@ def test_profit_curve_and_score_bands_on_known_outcomes() -> None:
     assert bands["n"].sum() == 2_000
     assert (np.diff(bands["mean_pd"]) > 0).all()
     assert bands["default_rate"].iat[-1] > bands["default_rate"].iat[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(amount=st.integers(0, 10_000_000), n=st.integers(1, 24))
+def test_installment_schedule_sums_to_the_amount_like_the_ledger(amount: int, n: int) -> None:
+    from cartwise.data.simulator.plans import split_amounts
+
+    terms = PlanTerms("plan", n, 30, 1.0, 1.0)
+    schedule = terms.installment_amounts(amount)
+    assert sum(schedule) == amount
+    assert len(schedule) == n
+    assert max(schedule) - min(schedule) <= 1
+    assert list(schedule) == sorted(schedule, reverse=True)  # the first carry the remainder
+    ledger = split_amounts(np.array([amount], dtype=np.int64), np.array([n], dtype=np.int64))
+    assert list(schedule) == ledger.tolist()
+
+
+def test_installment_schedule_by_hand_and_bad_amount() -> None:
+    assert (
+        PlanTerms("pay_monthly_12", 12, 30, 1.0, 1.0).installment_amounts(12_999) == (1084,) * 3 + (1083,) * 9
+    )
+    with pytest.raises(MetricInputError, match="negative"):
+        PlanTerms("pay_in_4", 4, 14, 0.75, 1.0).installment_amounts(-1)

@@ -74,6 +74,12 @@ def test_credit_adapter_on_a_real_bundle(tmp_path: Path) -> None:
     approved = [r for r in results if r.outcome == "approve"]
     assert approved
     assert all(r.plan_options and r.approved_limit_minor >= 10_000 for r in approved)
+    odd = scorer.decide(rows[[r.outcome for r in results].index("approve")], 10_001, "pay_in_4")
+    assert odd.plan_options
+    for offer in odd.plan_options:  # exact schedules: 10,001 divides by none of 4, 3, 6, 12
+        assert sum(offer.installments_minor) == 10_001
+        assert len(offer.installments_minor) == offer.n_installments
+        assert offer.installment_minor == offer.installments_minor[0]
     # the fast path (ONNX + the policy's vectorised rule) agrees with decide_credit
     from cartwise.models.credit import decide_credit
 

@@ -71,6 +71,19 @@ class PlanTerms:
     exposure_fraction: float
     fee_multiplier: float
 
+    def installment_amounts(self, amount_minor: int) -> tuple[int, ...]:
+        """The plan's installments for ``amount_minor``, summing to it exactly.
+
+        Every installment gets the floor share and the first ones carry the remainder, one minor
+        unit each: the rule the installment ledger uses (``split_amounts`` in the simulator).
+        """
+        if amount_minor < 0:
+            raise MetricInputError(
+                f"amount_minor={amount_minor} is negative; give the order amount in minor units"
+            )
+        base, remainder = divmod(int(amount_minor), self.n_installments)
+        return tuple(base + 1 if k < remainder else base for k in range(self.n_installments))
+
     @property
     def duration_years(self) -> float:
         """Time from checkout to the last installment, in years."""

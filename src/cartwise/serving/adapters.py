@@ -403,9 +403,10 @@ class CreditBundleScorer:
         reasons: tuple[ReasonCode, ...],
     ) -> CreditResult:
         offers = tuple(
-            PlanOffer(t.plan_type, t.n_installments, math.ceil(amount_minor / t.n_installments), 0, 0.0)
+            PlanOffer(t.plan_type, t.n_installments, schedule[0], 0, 0.0, schedule)
             for t in self.plans
             if t.plan_type in approved
+            for schedule in (t.installment_amounts(amount_minor),)
         )
         outcome = "approve" if approved else "decline"
         if approved and plan_type not in approved:

@@ -259,6 +259,7 @@ class DecisionEngine:
                     "installment_minor": p.installment_minor,
                     "fee_minor": p.fee_minor,
                     "apr": p.apr,
+                    "installments_minor": list(p.installments_minor),
                 }
                 for p in credit_result.plan_options
             ]

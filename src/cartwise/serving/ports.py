@@ -57,13 +57,18 @@ class ReasonCode:
 
 @dataclass(frozen=True)
 class PlanOffer:
-    """One installment plan the shopper may choose."""
+    """One installment plan the shopper may choose.
+
+    ``installments_minor`` is the exact schedule (summing to the order amount); the first
+    installments carry the remainder, so ``installment_minor``, the first, is the largest.
+    """
 
     plan_type: str
     n_installments: int
     installment_minor: int
     fee_minor: int
     apr: float
+    installments_minor: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

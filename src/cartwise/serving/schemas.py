@@ -110,9 +110,17 @@ class ReasonOut(_Body):
 class PlanOption(_Body):
     plan_type: str
     n_installments: int
-    installment_minor: int
+    installment_minor: int = Field(description="The first installment, the largest one.")
     fee_minor: int
     apr: float
+    installments_minor: list[int] = Field(
+        default_factory=list,
+        description=(
+            "Every installment in order, summing exactly to the order amount: the first ones carry "
+            "the remainder of the division, one minor unit each. Empty in replies stored before "
+            "this field existed."
+        ),
+    )
 
 
 class ModelVersions(_Body):

@@ -188,6 +188,20 @@ def test_bad_fields_are_422_naming_each(service: Service) -> None:
     assert "amount_minor" in r.json()["detail"]
 
 
+def test_a_currency_the_models_were_not_trained_in_is_422(service: Service) -> None:
+    """Yen have no minor unit: 12,999 of them read as USD cents would be scored at the wrong scale."""
+    for path in ("/v1/checkout/decisions", "/invocations"):
+        r = service.client.post(path, json=checkout(5201, currency="JPY"), headers=headers("decisions"))
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == "invalid request: currency"
+        assert "JPY is not served" in r.json()["errors"][0]["message"]
+        assert "USD" in r.json()["errors"][0]["message"]
+    ok = service.client.post(
+        "/v1/checkout/decisions", json=checkout(5202, currency="USD"), headers=headers("decisions")
+    )
+    assert ok.status_code == 200, ok.text
+
+
 def test_malformed_json_is_422_not_500(service: Service) -> None:
     r = service.client.post(
         "/v1/checkout/decisions",

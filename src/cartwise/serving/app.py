@@ -364,6 +364,19 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
     }
 
     def _decide(body: CheckoutRequest, request: Request) -> Response:
+        if body.currency not in settings.currencies:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", "currency"),
+                        "msg": (
+                            f"currency {body.currency} is not served: the models decide on orders in "
+                            f"{', '.join(settings.currencies)} (ServiceSettings.currencies)"
+                        ),
+                        "type": "currency_not_served",
+                    }
+                ]
+            )
         _ready_snapshot()
         started = request.scope.get("state", {}).get("started", time.perf_counter())
         # the engine serialises the answer once, for the log and the client alike
@@ -535,6 +548,8 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                 request = model.model_validate(orjson.loads(body))
             except (orjson.JSONDecodeError, ValidationError):
                 return None
+            if isinstance(request, CheckoutRequest) and request.currency not in settings.currencies:
+                return None  # the route explains the refusal
             if limiter.acquire(found) > 0:
                 return None  # the route answers 429 (a refused acquire takes no token)
             return await answer(request, started)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ServiceSettings"]
@@ -39,3 +41,11 @@ class ServiceSettings(BaseModel):
         description="Most checkouts a worker decides together (those that arrived while it was busy); 1 decides each alone.",
     )
     reasons_top_n: int = Field(default=3, ge=1, le=10)
+    currencies: tuple[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], ...] = Field(
+        default=("USD",),
+        min_length=1,
+        description=(
+            "Currencies of the orders the models learned from (the simulator's are USD). A checkout "
+            "in another currency gets 422: its minor units would be read at the wrong scale."
+        ),
+    )

@@ -202,6 +202,17 @@ def test_a_currency_the_models_were_not_trained_in_is_422(service: Service) -> N
     assert ok.status_code == 200, ok.text
 
 
+def test_the_served_currencies_are_a_setting(make_service: Any) -> None:
+    svc = make_service(ServiceSettings(poll_seconds=0, currencies=("EUR", "GBP")))
+    usd = svc.client.post("/v1/checkout/decisions", json=checkout(5301), headers=headers("decisions"))
+    assert usd.status_code == 422
+    assert "the models decide on orders in EUR, GBP" in usd.json()["errors"][0]["message"]
+    eur = checkout(5302, currency="EUR")
+    assert (
+        svc.client.post("/v1/checkout/decisions", json=eur, headers=headers("decisions")).status_code == 200
+    )
+
+
 def test_malformed_json_is_422_not_500(service: Service) -> None:
     r = service.client.post(
         "/v1/checkout/decisions",

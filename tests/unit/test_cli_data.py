@@ -198,6 +198,13 @@ def test_serve_refuses_a_decision_batch_below_one_before_starting(tmp_path: Path
     assert not (tmp_path / "serving" / "api_keys.json").exists()  # refused before doing anything
 
 
+def test_serve_refuses_a_currency_that_is_not_an_iso_code_before_starting(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "serve", "--currency", "dollars"])
+    assert isinstance(result.exception, ConfigError)
+    assert "--currency 'DOLLARS' is not a three-letter ISO 4217 code" in str(result.exception)
+    assert not (tmp_path / "serving" / "api_keys.json").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -79,6 +80,12 @@ def serve(
         int,
         typer.Option(help="Most checkouts a worker decides together (those that arrived while it was busy)."),
     ] = 32,
+    currency: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A currency the models were trained in (repeatable; default USD). Checkouts in any other get 422."
+        ),
+    ] = None,
 ) -> None:
     """Run the decision service (checkout decisions, recommendations, search, /metrics)."""
     import uvicorn
@@ -95,15 +102,23 @@ def serve(
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     if max_batch < 1:
         raise ConfigError(f"--max-batch must be at least 1 (1 decides each checkout alone), got {max_batch}")
+    currencies = [c.strip().upper() for c in currency or ["USD"]]
+    for code in currencies:
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ConfigError(f"--currency {code!r} is not a three-letter ISO 4217 code such as USD or EUR")
+    overrides = {
+        "poll_seconds": poll_seconds,
+        "open_invocations": open_invocations,
+        "max_decision_batch": max_batch,
+        "currencies": list(dict.fromkeys(currencies)),
+    }
     path = keys_path(settings)
     if not path.is_file():
         raw = create_key(path, "demo", ["decisions", "recommendations", "admin"])
         console.print(f"no API keys yet: created a demo key (stored hashed in {path}); try:")
         typer.echo(example_curls(f"http://{host}:{port}", raw))
     os.environ["CARTWISE_DATA_DIR"] = str(Path(settings.data_dir).resolve())
-    os.environ[SERVICE_SETTINGS_ENV] = json.dumps(
-        {"poll_seconds": poll_seconds, "open_invocations": open_invocations, "max_decision_batch": max_batch}
-    )
+    os.environ[SERVICE_SETTINGS_ENV] = json.dumps(overrides)
     if workers > 1:  # merge the workers' metrics on /metrics
         prom_dir = serving_dir(settings) / "prometheus"
         shutil.rmtree(prom_dir, ignore_errors=True)

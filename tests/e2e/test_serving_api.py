@@ -211,6 +211,9 @@ def test_the_served_currencies_are_a_setting(make_service: Any) -> None:
     assert (
         svc.client.post("/v1/checkout/decisions", json=eur, headers=headers("decisions")).status_code == 200
     )
+    spec = svc.client.get("/openapi.json").json()  # clients can read what is served
+    currency = spec["components"]["schemas"]["CheckoutRequest"]["properties"]["currency"]
+    assert currency["enum"] == ["EUR", "GBP"]
 
 
 def test_malformed_json_is_422_not_500(service: Service) -> None:

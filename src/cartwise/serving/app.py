@@ -579,4 +579,15 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
             "/v1/recommendations": fast_route("recommendations", RecommendationRequest, recommend_fast),
         },
     )
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's spec, with the currencies this service decides on as the currency's enum."""
+        if app.openapi_schema is None:
+            spec = generate_openapi()  # cached by FastAPI in app.openapi_schema
+            currency = spec["components"]["schemas"]["CheckoutRequest"]["properties"]["currency"]
+            currency["enum"] = list(settings.currencies)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

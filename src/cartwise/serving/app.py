@@ -371,7 +371,7 @@ def create_app(settings: ServiceSettings | None, components: ServiceComponents) 
                         "loc": ("body", "currency"),
                         "msg": (
                             f"currency {body.currency} is not served: the models decide on orders in "
-                            f"{', '.join(settings.currencies)} (ServiceSettings.currencies)"
+                            f"{', '.join(settings.currencies)}; send the amount in one of those"
                         ),
                         "type": "currency_not_served",
                     }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -107,13 +110,40 @@ def test_demo_on_too_little_data_explains_what_is_missing(tmp_path: Path) -> Non
 
 def test_demo_does_not_start_a_service_that_could_never_be_ready(tmp_path: Path) -> None:
     """Without a champion for every model the service cannot answer: the demo says which and stops."""
-    result = runner.invoke(app, ["--data-dir", str(tmp_path), "demo", *SMALL], terminal_width=200)
+    argv = ["--data-dir", str(tmp_path), "demo", *SMALL, "--port", str(_free_port())]
+    result = runner.invoke(app, argv, terminal_width=200)
     assert result.exit_code == 1, result.output
     output = " ".join(result.output.split())
     assert "not starting the decision service: no champion for fraud, credit, recs" in output
     assert "cartwise demo -n 50000 -d 180" in output
     assert "4/4" not in output  # the service step never began
     assert not (tmp_path / "serving" / "api_keys.json").exists()  # no demo key was made either
+
+
+@contextlib.contextmanager
+def _listening() -> Iterator[int]:
+    """A port on 127.0.0.1 that a socket listens on for the duration of the block."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def _free_port() -> int:
+    with _listening() as port:
+        return port  # closed on return: free again
+
+
+def test_serve_and_demo_refuse_a_port_already_in_use_before_doing_anything(tmp_path: Path) -> None:
+    """Else the new service fails to bind only after loading, and the old one answers meanwhile."""
+    with _listening() as port:
+        for argv in (["serve", "--port", str(port)], ["demo", *SMALL, "--port", str(port)]):
+            result = runner.invoke(app, ["--data-dir", str(tmp_path), *argv])
+            assert isinstance(result.exception, ConfigError), result.output
+            assert f"cannot listen on 127.0.0.1:{port}" in str(result.exception)
+            assert "pass --port" in str(result.exception)
+    assert not (tmp_path / "warehouse.duckdb").exists()  # the demo stopped before simulating
+    assert not (tmp_path / "serving" / "api_keys.json").exists()
 
 
 def test_bad_option_values_are_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import Annotated
 import typer
 
 from cartwise.cli.main import app, console, settings_from
+from cartwise.cli.serve_commands import check_port_free
 from cartwise.cli.simulate_commands import (
     CustomersOption,
     DaysOption,
@@ -105,6 +107,8 @@ def _serve(settings: Settings, port: int) -> None:
     if os.environ.get("CARTWISE_CONFIG"):
         env["CARTWISE_CONFIG"] = os.environ["CARTWISE_CONFIG"]
     process = subprocess.Popen(command, env=env)
+    # A plain `kill` of the demo must stop its service too: SIGTERM unwinds to the finally below.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         with console.status(f"starting the decision service on {url}"):
             problem = _wait_ready(url, process, timeout=180)
@@ -145,6 +149,8 @@ def demo(
     from cartwise.cli.model_commands import pipeline_run
 
     settings = settings_from(ctx)
+    if serve:  # find out now, not after the pipeline, that the service could not start
+        check_port_free(settings.serving.host, port or settings.serving.port)
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - dt.timedelta(days=days)
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,23 @@ from cartwise.cli.main import app, console, settings_from
 from cartwise.errors import ConfigError
 
 __all__ = ["api_key", "example_curls", "serve"]
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a host and port another process already listens on, before anything starts.
+
+    Otherwise the new service fails to bind after loading its models, and meanwhile whatever holds
+    the port (often an earlier ``cartwise serve``) answers in its place.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): another process (an earlier "
+                "`cartwise serve` or `cartwise demo`?) holds it; stop that process or pass --port"
+            ) from exc
 
 
 def example_curls(base_url: str, key: str) -> str:
@@ -112,6 +130,7 @@ def serve(
         "max_decision_batch": max_batch,
         "currencies": list(dict.fromkeys(currencies)),
     }
+    check_port_free(host, port)
     path = keys_path(settings)
     if not path.is_file():
         raw = create_key(path, "demo", ["decisions", "recommendations", "admin"])

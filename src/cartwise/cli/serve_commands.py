@@ -15,7 +15,7 @@ import typer
 from cartwise.cli.main import app, console, settings_from
 from cartwise.errors import ConfigError
 
-__all__ = ["api_key", "example_curls", "serve"]
+__all__ = ["api_key", "check_port_free", "example_curls", "serve"]
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -30,7 +30,7 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror}): another process (an earlier "
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}): another process (an earlier "
                 "`cartwise serve` or `cartwise demo`?) holds it; stop that process or pass --port"
             ) from exc
 
